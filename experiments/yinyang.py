@@ -1,0 +1,74 @@
+"""Yin-Yang with exact gradients for weights and delays: the DelGrad reference configurations.
+
+Goeltz et al. 2025 (DelGrad), simulation results on Yin-Yang; reference settings (tau_s units):
+LIF tau_m = 2 tau_s, g_l = 0.5, threshold 1, E_l = 0; inputs t = 0.15 + 1.85 v for
+v in (x, y, 1 - x, 1 - y) plus one bias spike at 0.9 per layer; Adam, batch 150, 300 epochs,
+learning rate x0.95 every 20 epochs; weights N(1, 1) (hidden) and N(0.5, 1) (output); delays
+d = 0 + 1 * sigmoid(p) tau_s with p ~ N(-2.3, 0.5).
+
+Each config: name -> hidden size, delay kinds and learning rates (weights / delays).
+"""
+from __future__ import annotations
+
+import numpy as np
+from brian2 import ms
+
+from ..datasets import ttfs_linear, yin_yang
+from ..learning_rules import Adam, WeightBumping
+from ..models import LIF, DelayConfig, LayeredNetwork
+from ..training import Trainer
+
+__all__ = ["CONFIGS", "build", "data"]
+
+CONFIGS = {
+    "4-30-3 W": dict(hidden=30, delays=None, lr={"weights": 0.02}),
+    "4-30-3 W+axonal": dict(hidden=30, delays="axonal", lr={"weights": 0.005, "delays": 0.005}),
+    "4-30-3 W+dendritic": dict(hidden=30, delays="dendritic", lr={"weights": 0.005, "delays": 0.005}),
+    "4-30-3 W+synaptic": dict(hidden=30, delays="synaptic", lr={"weights": 0.01, "delays": 0.003}),
+    "4-5-3 W+synaptic": dict(hidden=5, delays="synaptic", lr={"weights": 0.015, "delays": 0.01}),
+}
+
+DEFAULTS = dict(batch_size=150, epochs=300, dt=0.05, duration=6.0, loss="ce", tau_s=5 * ms,
+                schedule=(20, 0.95), weight_init=((1.0, 1.0), (0.5, 1.0)),
+                delay_reparam=(0.0, 1.0), delay_init=(-2.3, 0.5))
+
+
+def data(n_train=None, n_test=None):
+    """Encoded (times, labels) for the published train and test splits (optionally truncated)."""
+    out = []
+    for split, n in (("train", n_train), ("test", n_test)):
+        x, y = yin_yang(split)
+        if n is not None:
+            x, y = x[:n], y[:n]
+        out.append((ttfs_linear(x), y))
+    return out
+
+
+def config_for(name, hidden=None, delays=None, **overrides):
+    """A named config, or a custom one ('4-<hidden>-3 W' / 'W+<kinds>') with the given overrides."""
+    if name in CONFIGS:
+        cfg = dict(DEFAULTS, **CONFIGS[name])
+    else:
+        raise KeyError(f"unknown Yin-Yang config {name!r}; choose from {sorted(CONFIGS)}")
+    if hidden is not None:
+        cfg["hidden"] = hidden
+    if delays is not None:
+        cfg["delays"] = delays or None
+    cfg.update({k: v for k, v in overrides.items() if v is not None})
+    return cfg
+
+
+def build(name="4-30-3 W+synaptic", seed=0, n_train=None, n_test=None, target="cython", progress=True,
+          **overrides):
+    """(trainer, config) for a named configuration; `overrides` change any DEFAULTS entry."""
+    cfg = config_for(name, **overrides)
+    tau_s = cfg["tau_s"]
+    model = LIF(tau_s=tau_s, tau_m=2 * tau_s)
+    delays = DelayConfig(kinds=cfg["delays"], init=cfg["delay_init"], reparam=cfg["delay_reparam"])
+    net = LayeredNetwork(4, [cfg["hidden"], 3], model=model, delays=delays, n_bias=1, bias_times=0.9 * tau_s,
+                         weight_init=cfg["weight_init"], batch_size=cfg["batch_size"], dt=cfg["dt"] * tau_s,
+                         duration=cfg["duration"] * tau_s, seed=seed, target=target)
+    train, test = data(n_train, n_test)
+    trainer = Trainer(net, train, test, optimizer=Adam(cfg["lr"]), schedule=cfg["schedule"], loss=cfg["loss"],
+                      bumping=WeightBumping(5e-4, (0.3, 0.0)), seed=seed, progress=progress)
+    return trainer, cfg

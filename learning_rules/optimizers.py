@@ -1,0 +1,118 @@
+"""Optimisers over a network's parameter list, with per-group learning rates and a step schedule.
+
+Parameters are `network.params`: a list (one entry per projection) of dicts name -> numpy array.
+Each name belongs to a group: 'w' -> 'weights', every delay kind -> 'delays'. Updates are in place.
+
+- SGD: p -= lr g
+- Adam (Kingma & Ba 2015), optional AMSGrad (Reddi et al. 2018):
+      m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,  p -= lr m^ / (sqrt(v^) + eps)
+- StepLR: lr x gamma every `step_size` epochs (reference: x0.95 every 20 epochs).
+
+`state_dict()` / `load_state_dict()` give everything needed to resume exactly.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["param_group", "SGD", "Adam", "StepLR"]
+
+
+def param_group(name: str) -> str:
+    return "weights" if name == "w" else "delays"
+
+
+def _lrs(lr):
+    if isinstance(lr, dict):
+        unknown = set(lr) - {"weights", "delays"}
+        if unknown:
+            raise ValueError(f"learning-rate groups are 'weights' and 'delays', got {sorted(unknown)}")
+        out = {"weights": 0.0, "delays": 0.0}
+        out.update({k: float(v) for k, v in lr.items()})
+    else:
+        out = {"weights": float(lr), "delays": float(lr)}
+    for k, v in out.items():
+        if not np.isfinite(v) or v < 0:
+            raise ValueError(f"learning rate for {k!r} must be finite and >= 0, got {v!r}")
+    return out
+
+
+class _Optimizer:
+    def __init__(self, lr):
+        self.base_lr = _lrs(lr)
+        self.scale = 1.0
+        self.t = 0
+
+    def lr(self, name):
+        return self.base_lr[param_group(name)] * self.scale
+
+    def step(self, params, grads):
+        self.t += 1
+        for l, (p, g) in enumerate(zip(params, grads)):
+            for name, gv in g.items():
+                if self.lr(name) == 0.0:
+                    continue
+                self._update(l, name, p[name], np.asarray(gv, dtype=float))
+
+    def state_dict(self):
+        return {"t": self.t, "scale": self.scale, "base_lr": dict(self.base_lr), "slots": self._slots()}
+
+    def load_state_dict(self, state):
+        self.t, self.scale = int(state["t"]), float(state["scale"])
+        self.base_lr = dict(state["base_lr"])
+        self._load_slots(state["slots"])
+
+    def _slots(self):
+        return {}
+
+    def _load_slots(self, slots):
+        pass
+
+
+class SGD(_Optimizer):
+    def _update(self, l, name, p, g):
+        p -= self.lr(name) * g
+
+
+class Adam(_Optimizer):
+    def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False):
+        super().__init__(lr)
+        self.b1, self.b2 = betas
+        self.eps, self.amsgrad = eps, amsgrad
+        self.m, self.v, self.vmax = {}, {}, {}
+
+    def _update(self, l, name, p, g):
+        key = f"{l}/{name}"
+        if key not in self.m:
+            self.m[key], self.v[key] = np.zeros_like(p), np.zeros_like(p)
+            if self.amsgrad:
+                self.vmax[key] = np.zeros_like(p)
+        m, v = self.m[key], self.v[key]
+        m *= self.b1
+        m += (1 - self.b1) * g
+        v *= self.b2
+        v += (1 - self.b2) * g * g
+        if self.amsgrad:
+            np.maximum(self.vmax[key], v, out=self.vmax[key])
+            v = self.vmax[key]
+        m_hat = m / (1 - self.b1 ** self.t)
+        v_hat = v / (1 - self.b2 ** self.t)
+        p -= self.lr(name) * m_hat / (np.sqrt(v_hat) + self.eps)
+
+    def _slots(self):
+        return {"m": self.m, "v": self.v, "vmax": self.vmax}
+
+    def _load_slots(self, slots):
+        self.m = {k: np.array(a) for k, a in slots["m"].items()}
+        self.v = {k: np.array(a) for k, a in slots["v"].items()}
+        self.vmax = {k: np.array(a) for k, a in slots.get("vmax", {}).items()}
+
+
+class StepLR:
+    """Multiply the optimiser's learning rates by gamma every step_size epochs."""
+
+    def __init__(self, optimizer, step_size=20, gamma=0.95):
+        self.optimizer, self.step_size, self.gamma = optimizer, int(step_size), float(gamma)
+
+    def set_epoch(self, epoch):
+        """Learning-rate scale for the (0-based) epoch about to run."""
+        self.optimizer.scale = self.gamma ** (epoch // self.step_size)

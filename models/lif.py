@@ -1,0 +1,222 @@
+"""Current-based leaky integrate-and-fire neuron with an exponential synaptic current.
+
+    C_m dV/dt = -g_l (V - E_l) + I          tau_m = C_m / g_l
+    dI/dt     = -I / tau_s                   on_pre: I += w
+
+Time-to-first-spike (TTFS) coding: each neuron counts only its first spike of a trial and stays
+quiet afterwards (Mostafa 2018; Goeltz et al. 2021, "Fast and energy-efficient neuromorphic deep
+learning with first-spike times"; Goeltz et al. 2025, "DelGrad").
+
+Between events the dynamics are linear, so for a neuron at rest at t = 0 that received inputs of
+weight w_i arriving at t~_i
+
+    V(t) - E_l = (1 / g_l) sum_i w_i k((t - t~_i) / tau_s),
+    k(x) = (exp(-x / r) - exp(-x)) / (r - 1)   (r = tau_m / tau_s != 1),   k(x) = x exp(-x)  (r = 1).
+
+The first spike T solves sum_i w_i k(x_i) = g_l (theta - E_l) =: lambda (the rheobase current).
+Closed forms exist for r = 1 (Lambert W) and r = 2 (a quadratic in exp(-T / tau_m)).
+
+Exactness in Brian2. The simulation is exact at every time step, not only up to O(dt):
+- an input that arrives at t~ inside a step is delivered at the end of that step, before the
+  threshold is checked (see `models.delays.delivery_steps`), and adds its exact contribution:
+  I += w exp(-s / tau_s), V += (w / g_l) k(s / tau_s), with s = delivery time - t~;
+- the threshold crossing inside the step is found by three Newton steps on the exact backward
+  flow of the linear dynamics, so spike times are exact to floating point, not grid times.
+This makes spike times smooth functions of weights, delays and input times, so central finite
+differences of the simulation check the event-based gradients.
+
+Parameters are Brian2 quantities; the learning rules work in plain floats with time in units of
+tau_s and weights in units of `weight_unit` (DESIGN.md, "Units at the surface").
+"""
+from __future__ import annotations
+
+import numpy as np
+from brian2 import Equations, amp, mV, ms, nA, second, siemens, uS, volt
+from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
+
+__all__ = ["LIF"]
+
+# Brian2 abstract code for the exact backward flow of (V, I) over a time u, then a Newton step
+# towards V = v_th.  `{k}` is the PSP kernel of the model, in terms of u.
+_NEWTON_STEP = """
+I_back = I*exp(u/tau_s)
+v_back = E_l + (v - E_l - I_back/g_l*{k})*exp(u/tau_m)
+u = clip(u + (v_back - v_th)*C_m/(I_back - g_l*(v_back - E_l)), 0*second, dt)
+"""
+
+
+def _check_quantity(name, value, unit, positive=True):
+    if not isinstance(value, Quantity) and unit is not None and not np.isscalar(value):
+        raise TypeError(f"LIF parameter {name!r} must be a scalar Brian2 quantity in units of {unit!r}")
+    try:
+        fail_for_dimension_mismatch(value, unit, f"LIF parameter {name!r}")
+    except DimensionMismatchError as exc:
+        raise DimensionMismatchError(
+            f"LIF parameter {name!r} = {value!r} has the wrong units; give it in units of "
+            f"{unit!r}, e.g. {name}=5*ms") from exc
+    if not np.isfinite(float(value)):
+        raise ValueError(f"LIF parameter {name!r} must be finite, got {value!r}")
+    if positive and float(value) <= 0:
+        raise ValueError(f"LIF parameter {name!r} must be positive, got {value!r}")
+    return value
+
+
+class LIF:
+    """The TTFS LIF neuron model: Brian2 equations plus the facts the gradient rule needs.
+
+    Defaults are the DelGrad reference simulation configuration (tau_s = 1, tau_m = 2, g_l = 0.5,
+    threshold 1, E_l = 0 in units of tau_s, mV, uS and nA), with tau_s = 5 ms.
+
+    Parameters
+    ----------
+    tau_s, tau_m : Quantity (time)
+        Synaptic and membrane time constants. Closed forms exist for tau_m = tau_s and
+        tau_m = 2 tau_s; any other ratio is trained through the implicit-function gradient.
+    g_l : Quantity (conductance)
+        Leak conductance; C_m = g_l * tau_m.
+    E_l, v_th : Quantity (voltage)
+        Resting potential and threshold (v_th > E_l).
+    weight_unit : Quantity (current)
+        The unit of the plain-float weights used by learning rules.
+    """
+
+    #: what the learning rules may ask of a model (see `learning_rules.spike_time_gradient`)
+    provides = ("psp_kernel", "exact_event_delivery")
+
+    def __init__(self, tau_s=5 * ms, tau_m=10 * ms, g_l=0.5 * uS, E_l=0 * mV, v_th=1 * mV,
+                 weight_unit=nA):
+        self.tau_s = _check_quantity("tau_s", tau_s, second)
+        self.tau_m = _check_quantity("tau_m", tau_m, second)
+        self.g_l = _check_quantity("g_l", g_l, siemens)
+        self.E_l = _check_quantity("E_l", E_l, volt, positive=False)
+        self.v_th = _check_quantity("v_th", v_th, volt, positive=False)
+        self.weight_unit = _check_quantity("weight_unit", weight_unit, amp)
+        if not float(v_th) > float(E_l):
+            raise ValueError(f"LIF needs v_th > E_l (got v_th={v_th!r}, E_l={E_l!r}): "
+                             "with the threshold at or below rest the neuron fires at once")
+
+    # ---- derived constants -------------------------------------------------------------
+    @property
+    def C_m(self):
+        return self.g_l * self.tau_m
+
+    @property
+    def ratio(self) -> float:
+        """r = tau_m / tau_s."""
+        return float(self.tau_m / self.tau_s)
+
+    @property
+    def equal_time_constants(self) -> bool:
+        return abs(self.ratio - 1.0) < 1e-12
+
+    @property
+    def time_unit(self):
+        """The time unit of the learning rules' plain floats: tau_s."""
+        return self.tau_s
+
+    @property
+    def rheobase(self) -> float:
+        """lambda = g_l (v_th - E_l) in units of `weight_unit`: sum_i w_i k(x_i) = lambda at a spike."""
+        return float(self.g_l * (self.v_th - self.E_l) / self.weight_unit)
+
+    # ---- Brian2 code ---------------------------------------------------------------------
+    def kernel_code(self, s: str) -> str:
+        """Brian2 expression for k(s / tau_s), s a time expression."""
+        if self.equal_time_constants:
+            return f"(({s})/tau_s*exp(-({s})/tau_s))"
+        return f"((exp(-({s})/tau_m) - exp(-({s})/tau_s))*tau_s/(tau_m - tau_s))"
+
+    @property
+    def equations(self) -> Equations:
+        # With tau_m = tau_s the membrane equation is written with tau_s (C_m = g_l*tau_s), so that
+        # Brian2's exact integrator sees the degenerate case instead of dividing by tau_m - tau_s.
+        c_m = "(g_l*tau_s)" if self.equal_time_constants else "C_m"
+        return Equations(f"""
+        dv/dt = (-g_l*(v - E_l) + I)/{c_m} : volt
+        dI/dt = -I/tau_s : amp
+        t_spike : second       # exact time of the first spike of this trial (inf: silent)
+        has_spiked : boolean   # TTFS: only the first spike of a trial counts
+        t_last_arrival : second  # latest arrival delivered so far (for the exact crossing)
+        w_last_arrival : 1       # and its weight
+        """)
+
+    threshold = "not has_spiked and v > v_th"
+
+    @property
+    def reset(self) -> str:
+        """Exact crossing time T = t + dt - u by Newton on the backward flow from the end of the step.
+
+        The state at the end of the step holds every input that arrived by then, also one that
+        arrived after the crossing inside the step. If the latest delivered arrival is later than
+        the crossing found, its exact contribution is taken out, the crossing is solved again, and
+        the contribution is put back (two such inputs in one step remain an O(dt) error).
+        The crossing lies inside the step (every arrival up to t + dt is in the state when the
+        threshold is checked), so each Newton iterate is kept in [0, dt].
+        """
+        newton = _NEWTON_STEP.format(k=self.kernel_code("u")) * 3
+        late = (f"late = int(t + dt - u < t_last_arrival)\n"
+                f"s_late = t + dt - t_last_arrival\n")
+        remove = (f"v -= late*w_last_arrival*weight_unit/g_l*{self.kernel_code('s_late')}\n"
+                  f"I -= late*w_last_arrival*weight_unit*exp(-s_late/tau_s)\n")
+        return ("u = clip((v - v_th)*C_m/(I - g_l*(v - E_l)), 0*second, dt)" + newton + late + remove + newton
+                + remove.replace("-=", "+=") + "t_spike = t + dt - u\nhas_spiked = True")
+
+    def on_pre(self, gate: str) -> str:
+        """Exact delivery of an input that arrived at t_spike_pre + delay_exact (<= t + dt).
+
+        `gate` (see models.delays.EXACT_DELIVERY) is 1 in the one pathway that delivers this event.
+        """
+        return (
+            "arrival = t_spike_pre + delay_exact\n"
+            f"{gate}\n"
+            "s_arrival = t + dt - arrival\n"
+            "I_post += gate*w*weight_unit*exp(-s_arrival/tau_s)\n"
+            f"v_post += gate*w*weight_unit/g_l*{self.kernel_code('s_arrival')}\n"
+            "newer = gate*int(arrival > t_last_arrival_post)\n"
+            "w_last_arrival_post = newer*w + (1 - newer)*w_last_arrival_post\n"
+            "t_last_arrival_post = newer*arrival + (1 - newer)*t_last_arrival_post"
+        )
+
+    synapse_model = Equations("""
+        w : 1                 # weight in units of weight_unit
+        delay_exact : second  # transmission delay, not rounded to dt
+    """)
+
+    @property
+    def namespace(self) -> dict:
+        return dict(tau_s=self.tau_s, tau_m=self.tau_m, g_l=self.g_l, C_m=self.C_m, E_l=self.E_l,
+                    v_th=self.v_th, weight_unit=self.weight_unit)
+
+    def reset_state(self, variables):
+        """Put the Brian2 state arrays (dict of numpy arrays) back to rest for a new trial."""
+        variables["v"][:] = float(self.E_l)
+        variables["I"][:] = 0.0
+        variables["t_spike"][:] = np.inf
+        variables["has_spiked"][:] = False
+        variables["t_last_arrival"][:] = -1.0  # before any trial (times are >= 0)
+        variables["w_last_arrival"][:] = 0.0
+
+    # ---- the kernel in plain floats (x in units of tau_s) ------------------------------
+    def kernel(self, x):
+        x = np.asarray(x, dtype=float)
+        if self.equal_time_constants:
+            return x * np.exp(-x)
+        r = self.ratio
+        return (np.exp(-x / r) - np.exp(-x)) / (r - 1.0)
+
+    def kernel_derivative(self, x):
+        x = np.asarray(x, dtype=float)
+        if self.equal_time_constants:
+            return (1.0 - x) * np.exp(-x)
+        r = self.ratio
+        return (np.exp(-x) - np.exp(-x / r) / r) / (r - 1.0)
+
+    def potential(self, t, arrivals, weights):
+        """(V(t) - E_l) * g_l in weight units, for arrival times/weights (plain floats, tau_s units)."""
+        x = np.subtract.outer(np.atleast_1d(t), np.asarray(arrivals, float))
+        causal = x > 0
+        return np.sum(np.where(causal, np.asarray(weights) * self.kernel(np.where(causal, x, 0.0)), 0.0), axis=-1)
+
+    def __repr__(self):
+        return (f"LIF(tau_s={self.tau_s!r}, tau_m={self.tau_m!r}, g_l={self.g_l!r}, E_l={self.E_l!r}, "
+                f"v_th={self.v_th!r})")

@@ -1,0 +1,418 @@
+"""Feed-forward layered spiking networks: B batch copies of the network in one Brian2 `Network`.
+
+Brian2 objects (all batch copies share them, block-diagonal connectivity):
+
+    sources   NeuronGroup  input and bias spike sources; source i fires once, at t_in
+    neurons   NeuronGroup  every LIF neuron of every layer (the model's equations)
+    syn_src   Synapses     sources -> neurons (first layer, and the bias of every layer)
+    syn_lif   Synapses     neurons -> neurons (layer l -> layer l + 1)
+
+`net.layer(l)` gives the Brian2 Subgroup of layer l (batch copy b is `layer(l)[b*n_l:(b+1)*n_l]`),
+so users can attach their own monitors.
+
+The master parameters live once, as numpy arrays in `params[l]` = {"w": (n_pre, n_post),
+"axonal"/"dendritic"/"synaptic": delay parameters} (plain floats: weights in the model's
+weight_unit, delays in tau_s; n_pre counts the bias sources of projection l), and are broadcast
+into the B copies before each trial. One `Network.run` simulates many trials; a
+`network_operation` at each trial boundary reads the spike times, hands them to a callback (the
+learning rule), loads the next inputs and resets the state and the spike queues, so nothing leaks
+from one trial into the next (DESIGN.md, "The flow of one training step").
+
+Exact event delivery: each Synapses object has two pathways (`pre`, `pre_late`) and the schedule
+groups -> synapses -> thresholds -> resets, so every threshold check sees exactly the inputs that
+arrived by then (models.delays.delivery_steps). That needs a transmission delay of at least 2 dt
+on every connection: `latency` (default 2 dt) is added to all delays, like a synaptic latency.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+from brian2 import (Network, NetworkOperation, NeuronGroup, StateMonitor, Synapses, defaultclock, prefs,
+                    second)
+from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch
+
+from .delays import EXACT_DELIVERY, DelayConfig, delivery_steps
+from .lif import LIF
+
+__all__ = ["LayeredNetwork", "TrialRecord"]
+
+
+class _LatestArrivalFilter(logging.Filter):
+    """Brian2 warns that on_pre code may depend on the order of execution: in ours only the
+    tracking of the latest arrival (a maximum) does, and a maximum does not depend on the order."""
+
+    def filter(self, record):
+        msg = record.getMessage()
+        return not ("may depend on the order of execution" in msg and "t_spike_pre + delay_exact" in msg)
+
+
+logging.getLogger("brian2.codegen.generators.base").addFilter(_LatestArrivalFilter())
+
+SCHEDULE = ["start", "groups", "synapses", "thresholds", "resets", "end"]
+
+SOURCE_EQUATIONS = """
+t_in : second          # when this source fires in the current trial (inf: silent)
+t_spike : second
+has_spiked : boolean
+"""
+
+
+@dataclass
+class TrialRecord:
+    """Spike times of one trial (plain floats, tau_s units, relative to trial start; inf = silent).
+
+    layers[0] is the input (B, n_in); layers[l] for l >= 1 the LIF layer l - 1 (B, n_l);
+    bias[l] the bias spike times of projection l (B, n_bias_l); n_valid the samples in use.
+    """
+
+    layers: list
+    bias: list
+    n_valid: int
+    states: dict = field(default_factory=dict)
+
+    def presynaptic(self, l):
+        """Spike times of the presynaptic population of projection l: (B, n_pre_l)."""
+        return np.concatenate([self.layers[l], self.bias[l]], axis=1)
+
+    @property
+    def output(self):
+        return self.layers[-1]
+
+
+def _as_time_float(name, value, time_unit):
+    if isinstance(value, Quantity):
+        fail_for_dimension_mismatch(value, second, f"{name} must be a time")
+        return float(value / time_unit)
+    raise TypeError(f"{name} must be a Brian2 time quantity (e.g. {name}=0.05*ms), got {value!r}")
+
+
+def _normal_init(spec, n_pre, n_post, rng):
+    mean, std = spec
+    return mean + std * rng.standard_normal((n_pre, n_post))
+
+
+class LayeredNetwork:
+    """A feed-forward TTFS network, n_inputs -> layer_sizes[0] -> ... -> layer_sizes[-1].
+
+    Parameters
+    ----------
+    n_inputs : int
+    layer_sizes : sequence of int (hidden layers, then output)
+    model : LIF (default: the DelGrad reference neuron)
+    delays : DelayConfig, or a kind string such as 'synaptic' or 'axonal+dendritic' (None: none)
+    n_bias : int or sequence (per projection): bias sources that fire at `bias_times`
+    bias_times : Quantity, one time or one per projection
+    weight_init : sequence of (mean, std) per projection, in weight units
+    batch_size : int, B copies simulated at once
+    dt : Quantity, time step;  duration : Quantity, trial length (a multiple of dt)
+    seed : int, fixes the initial parameters
+    target : Brian2 runtime code-generation target: 'cython' (default) or 'numpy'
+    latency : Quantity, fixed transmission delay of every connection (>= 2 dt; default 2 dt)
+    record_states : bool, attach a StateMonitor to every neuron (small networks only)
+    """
+
+    def __init__(self, n_inputs, layer_sizes, model=None, delays=None, n_bias=1, bias_times=None,
+                 weight_init=((1.0, 1.0), (0.5, 1.0)), batch_size=1, dt=None, duration=None, seed=0,
+                 latency=None, target="cython", record_states=False):
+        self.model = model if model is not None else LIF()
+        tu = self.model.time_unit
+        self.n_inputs = int(n_inputs)
+        self.layer_sizes = [int(n) for n in layer_sizes]
+        if self.n_inputs < 1 or not self.layer_sizes or min(self.layer_sizes) < 1:
+            raise ValueError(f"need n_inputs >= 1 and non-empty positive layer_sizes, got "
+                             f"{n_inputs!r}, {layer_sizes!r}")
+        L = len(self.layer_sizes)
+        self.n_bias = [int(n_bias)] * L if np.isscalar(n_bias) else [int(n) for n in n_bias]
+        if len(self.n_bias) != L or min(self.n_bias) < 0:
+            raise ValueError(f"n_bias must be one count >= 0 or one per projection ({L}), got {n_bias!r}")
+        if bias_times is None:
+            bias_times = 0.9 * tu
+        bt = np.atleast_1d(np.asarray(bias_times / tu, dtype=float)) if isinstance(bias_times, Quantity) \
+            else _as_time_float("bias_times", bias_times, tu)
+        self.bias_times = np.broadcast_to(bt, (L,)).astype(float).copy()
+        if np.any(self.bias_times < 0) or not np.all(np.isfinite(self.bias_times)):
+            raise ValueError(f"bias_times must be finite and >= 0, got {bias_times!r}")
+        self.delay_config = delays if isinstance(delays, DelayConfig) else DelayConfig(kinds=delays)
+        self.batch_size = int(batch_size)
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+        self.dt = _as_time_float("dt", dt if dt is not None else 0.01 * tu, tu)
+        self.duration = _as_time_float("duration", duration if duration is not None else 6.0 * tu, tu)
+        n_steps = self.duration / self.dt
+        if self.dt <= 0 or abs(n_steps - round(n_steps)) > 1e-6 or round(n_steps) < 2:
+            raise ValueError(f"duration ({duration!r}) must be a positive multiple (>= 2) of dt ({dt!r})")
+        self.latency = _as_time_float("latency", latency, tu) if latency is not None else 2 * self.dt
+        if self.latency < 2 * self.dt * (1 - 1e-9):
+            raise ValueError(f"latency ({latency!r}) must be >= 2*dt for exact event delivery; "
+                             "lower dt or raise latency")
+        if target not in ("cython", "numpy"):
+            raise ValueError(f"target must be 'cython' or 'numpy', got {target!r}")
+        self.target = target
+        self.record_states = bool(record_states)
+        weight_init = list(weight_init)
+        if len(weight_init) < L:
+            weight_init += [weight_init[-1]] * (L - len(weight_init))
+        self.weight_init = weight_init[:L]
+        self.rng = np.random.default_rng(seed)
+        self.params = []
+        for l in range(L):
+            n_pre, n_post = self.n_pre(l), self.layer_sizes[l]
+            p = {"w": _normal_init(self.weight_init[l], n_pre, n_post, self.rng)}
+            p.update(self.delay_config.init_params(n_pre, n_post, self.rng))
+            self.params.append(p)
+        self._brian = None
+        self._dirty = True
+
+    # ---- shapes ----------------------------------------------------------------------------
+    @property
+    def n_layers(self):
+        return len(self.layer_sizes)
+
+    def n_pre(self, l):
+        """Presynaptic population of projection l: previous layer, then its bias sources."""
+        prev = self.n_inputs if l == 0 else self.layer_sizes[l - 1]
+        return prev + self.n_bias[l]
+
+    @property
+    def n_weights(self):
+        return int(sum(p["w"].size for p in self.params))
+
+    @property
+    def n_delays(self):
+        return int(sum(self.delay_config.n_params(self.n_pre(l), self.layer_sizes[l])
+                       for l in range(self.n_layers)))
+
+    def total_delays(self, l):
+        """D_ij of projection l (tau_s units): latency plus the delay kinds in use."""
+        return self.latency + self.delay_config.total(self.params[l], self.n_pre(l), self.layer_sizes[l])
+
+    def weights_q(self, l):
+        """Weights of projection l as a Brian2 quantity."""
+        return self.params[l]["w"] * self.model.weight_unit
+
+    def delays_q(self, l):
+        return self.total_delays(l) * self.model.time_unit
+
+    def params_changed(self):
+        """Call after editing `params` in place: the next trial broadcasts them to Brian2."""
+        self._dirty = True
+
+    # ---- Brian2 construction -------------------------------------------------------------
+    def _layout(self):
+        """Index bookkeeping: source columns, neuron columns, synapses and their parameter indices."""
+        B, L = self.batch_size, self.n_layers
+        n_src = self.n_inputs + sum(self.n_bias)
+        bias_col = np.cumsum([self.n_inputs] + self.n_bias)[:-1]  # first source column of bias l
+        n_lif = sum(self.layer_sizes)
+        lif_col = np.cumsum([0] + self.layer_sizes)[:-1]
+        param_off = np.cumsum([0] + [self.n_pre(l) * self.layer_sizes[l] for l in range(L)])[:-1]
+        src_pre, src_post, src_idx, lif_pre, lif_post, lif_idx = ([] for _ in range(6))
+        b = np.arange(B)[:, None, None]
+        for l in range(L):
+            n_post = self.layer_sizes[l]
+            n_prev = self.n_pre(l) - self.n_bias[l]
+            rows = np.arange(self.n_pre(l))
+            cols = np.arange(n_post)
+            pidx = param_off[l] + rows[:, None] * n_post + cols[None, :]
+            post = b * n_lif + lif_col[l] + cols[None, None, :]
+            # rows coming from the previous population
+            prev_rows = rows[:n_prev]
+            if l == 0:
+                pre = b * n_src + prev_rows[None, :, None]
+                target = (src_pre, src_post, src_idx)
+            else:
+                pre = b * n_lif + lif_col[l - 1] + prev_rows[None, :, None]
+                target = (lif_pre, lif_post, lif_idx)
+            shape = (B, n_prev, n_post)
+            target[0].append(np.broadcast_to(pre, shape).ravel())
+            target[1].append(np.broadcast_to(post, shape).ravel())
+            target[2].append(np.broadcast_to(pidx[None, :n_prev, :], shape).ravel())
+            # bias rows (always from the sources group)
+            nb = self.n_bias[l]
+            if nb:
+                shape_b = (B, nb, n_post)
+                pre_b = b * n_src + bias_col[l] + np.arange(nb)[None, :, None]
+                src_pre.append(np.broadcast_to(pre_b, shape_b).ravel())
+                src_post.append(np.broadcast_to(post, shape_b).ravel())
+                src_idx.append(np.broadcast_to(pidx[None, n_prev:, :], shape_b).ravel())
+        cat = lambda xs: np.concatenate(xs).astype(np.int64) if xs else np.empty(0, np.int64)
+        return dict(n_src=n_src, bias_col=bias_col, n_lif=n_lif, lif_col=lif_col,
+                    src=(cat(src_pre), cat(src_post), cat(src_idx)),
+                    lif=(cat(lif_pre), cat(lif_post), cat(lif_idx)))
+
+    def build(self):
+        """Create the Brian2 objects (done automatically by the first run)."""
+        if self._brian is not None:
+            return self._brian
+        prefs.codegen.target = self.target
+        model, B = self.model, self.batch_size
+        lay = self._layout()
+        tu = float(model.time_unit)
+        dt = self.dt * model.time_unit
+        ns = model.namespace
+        sources = NeuronGroup(B * lay["n_src"], SOURCE_EQUATIONS, threshold="not has_spiked and t + dt >= t_in",
+                              reset="t_spike = t_in\nhas_spiked = True", dt=dt, name="sources")
+        neurons = NeuronGroup(B * lay["n_lif"], model.equations, threshold=model.threshold, reset=model.reset,
+                              method="exact", namespace=ns, dt=dt, name="neurons")
+        objects = [sources, neurons]
+        synapses = {}
+        for name, src_group, (pre, post, idx) in (("syn_src", sources, lay["src"]),
+                                                  ("syn_lif", neurons, lay["lif"])):
+            if len(pre) == 0:
+                continue
+            on_pre = {path: model.on_pre(gate) for path, gate in EXACT_DELIVERY.items()}
+            syn = Synapses(src_group, neurons, model.synapse_model, on_pre=on_pre, namespace=ns,
+                           dt=dt, name=name)
+            syn.connect(i=pre, j=post)
+            if not (np.array_equal(syn.i[:], pre) and np.array_equal(syn.j[:], post)):
+                raise RuntimeError("Brian2 reordered the synapses; the parameter broadcast would be wrong")
+            synapses[name] = (syn, idx)
+            objects.append(syn)
+        monitor = None
+        if self.record_states:
+            monitor = StateMonitor(neurons, ["v", "I"], record=True, dt=dt, name="states")
+            objects.append(monitor)
+        op = NetworkOperation(self._on_trial_boundary, dt=self.duration * model.time_unit, when="start",
+                              name="trial_boundary")
+        objects.append(op)
+        net = Network(*objects)
+        net.schedule = SCHEDULE
+        self._brian = dict(net=net, sources=sources, neurons=neurons, synapses=synapses, layout=lay,
+                           monitor=monitor, tu=tu, src_vars=None, lif_vars=None)
+        self._dirty = True
+        return self._brian
+
+    def layer(self, l):
+        """Brian2 Subgroup holding layer l (all batch copies, batch-major)."""
+        br = self.build()
+        n_lif, col, n = br["layout"]["n_lif"], br["layout"]["lif_col"][l], self.layer_sizes[l]
+        if self.batch_size != 1:
+            raise NotImplementedError("layer(l) as one Subgroup needs batch_size=1 (copies interleave)")
+        return br["neurons"][col:col + n]
+
+    # ---- per-trial state handling --------------------------------------------------------
+    def _arrays(self):
+        br = self._brian
+        if br["src_vars"] is None:
+            get = lambda g, names: {n: g.variables[n].get_value() for n in names}
+            br["src_vars"] = get(br["sources"], ["t_in", "t_spike", "has_spiked", "_spikespace"])
+            br["lif_vars"] = get(br["neurons"], ["v", "I", "t_spike", "has_spiked", "t_last_arrival", "w_last_arrival", "_spikespace"])
+            br["syn_vars"] = {name: (syn, get(syn, ["w", "delay_exact"]),
+                                     [getattr(syn, p)._delays.get_value() for p in EXACT_DELIVERY], idx)
+                              for name, (syn, idx) in br["synapses"].items()}
+        return br["src_vars"], br["lif_vars"], br["syn_vars"]
+
+    def _broadcast_params(self):
+        br = self._brian
+        _, _, syn_vars = self._arrays()
+        w_flat = np.concatenate([p["w"].ravel() for p in self.params])
+        d_flat = np.concatenate([self.total_delays(l).ravel() for l in range(self.n_layers)])
+        if not np.all(np.isfinite(w_flat)):
+            raise FloatingPointError("a weight became NaN or inf; lower the learning rate or check the loss")
+        if not np.all(np.isfinite(d_flat)) or np.any(d_flat < 0):
+            raise FloatingPointError("a delay became negative, NaN or inf; clip delays or use reparam")
+        steps = delivery_steps(d_flat, self.dt)
+        tu, dt_s = br["tu"], self.dt * br["tu"]
+        for name, (syn, arrs, brian_delays, idx) in syn_vars.items():
+            arrs["w"][:] = w_flat[idx]
+            arrs["delay_exact"][:] = d_flat[idx] * tu
+            for pathway_delays, k in zip(brian_delays, steps):
+                pathway_delays[:] = k[idx] * dt_s
+        self._dirty = False
+
+    def _start_trial(self, t0, inputs):
+        """Load inputs (n_valid, n_in) in tau_s units for a trial starting at t0 (seconds)."""
+        br = self._brian
+        srcv, lifv, syn_vars = self._arrays()
+        B, tu, lay = self.batch_size, br["tu"], br["layout"]
+        if self._dirty:
+            self._broadcast_params()
+        t_in = np.full((B, lay["n_src"]), np.inf)
+        t_in[:len(inputs), :self.n_inputs] = inputs
+        for l, nb in enumerate(self.n_bias):
+            c = lay["bias_col"][l]
+            t_in[:, c:c + nb] = self.bias_times[l]
+        srcv["t_in"][:] = t0 + t_in.ravel() * tu
+        srcv["t_spike"][:] = np.inf
+        srcv["has_spiked"][:] = False
+        srcv["_spikespace"][-1] = 0
+        self.model.reset_state(lifv)
+        lifv["_spikespace"][-1] = 0
+        for name, (syn, _, _, _) in syn_vars.items():
+            for path in EXACT_DELIVERY:
+                pathway = getattr(syn, path)
+                pathway.queue._restore_from_full_state(None)  # drop events still in flight
+                pathway.initialise_queue()                    # and take the current delays
+
+    def _read_record(self, t0, n_valid):
+        br = self._brian
+        srcv, lifv, _ = self._arrays()
+        B, tu, lay = self.batch_size, br["tu"], br["layout"]
+        src = (srcv["t_spike"].reshape(B, lay["n_src"]) - t0) / tu
+        lif = (lifv["t_spike"].reshape(B, lay["n_lif"]) - t0) / tu
+        layers = [src[:, :self.n_inputs].copy()]
+        for l, n in enumerate(self.layer_sizes):
+            c = lay["lif_col"][l]
+            layers.append(lif[:, c:c + n].copy())
+        bias = [src[:, c:c + nb].copy() for c, nb in zip(lay["bias_col"], self.n_bias)]
+        return TrialRecord(layers=layers, bias=bias, n_valid=n_valid)
+
+    def _on_trial_boundary(self):
+        run = self._run
+        k = run["k"]
+        t_now = float(self._brian["net"].t_)
+        if k > 0:
+            run["callback"](k - 1, self._read_record(run["t0"], run["n_valid"]))
+        if k < len(run["trials"]):
+            inputs = run["trials"][k]
+            run["t0"], run["n_valid"] = t_now, len(inputs)
+            self._start_trial(t_now, inputs)
+        run["k"] = k + 1
+
+    # ---- running -------------------------------------------------------------------------
+    def check_inputs(self, input_times):
+        """Validate input spike times (plain floats in tau_s units, inf = no spike)."""
+        x = np.asarray(input_times, dtype=float)
+        if x.ndim != 2 or x.shape[1] != self.n_inputs:
+            raise ValueError(f"input spike times must have shape (n_samples, {self.n_inputs}), got {x.shape}")
+        if np.any(np.isnan(x)):
+            raise ValueError("input spike times contain NaN; use inf for an input that does not spike")
+        if np.any(x < 0):
+            raise ValueError("input spike times must be >= 0 (relative to the trial start)")
+        if np.any(np.isfinite(x) & (x >= self.duration)):
+            raise ValueError(f"input spike times must be < the trial duration ({self.duration} tau_s)")
+        return x
+
+    def run_trials(self, input_times, callback, batch_order=None):
+        """Simulate len(input_times) samples in trials of batch_size, in ONE Brian2 run.
+
+        `callback(k, record)` is called after trial k with its TrialRecord; it may change
+        `self.params` (then call `params_changed()`), and trial k + 1 uses the new parameters.
+        `batch_order`: sample indices, in the order they are used (default: as given).
+        """
+        x = self.check_inputs(input_times)
+        order = np.arange(len(x)) if batch_order is None else np.asarray(batch_order)
+        B = self.batch_size
+        trials = [x[order[i:i + B]] for i in range(0, len(order), B)]
+        if not trials:
+            raise ValueError("no samples to simulate")
+        br = self.build()
+        self._run = dict(k=0, trials=trials, callback=callback, t0=0.0, n_valid=0)
+        br["net"].run(len(trials) * self.duration * self.model.time_unit, namespace={})
+        self._on_trial_boundary()  # finish the last trial
+        self._run = None
+        return order
+
+    def simulate(self, input_times):
+        """Spike times for each sample: list of arrays (n_samples, n) per layer (input first)."""
+        x = self.check_inputs(input_times)
+        out = [[] for _ in range(self.n_layers + 1)]
+
+        def collect(k, rec):
+            for l, t in enumerate(rec.layers):
+                out[l].append(t[:rec.n_valid])
+
+        self.run_trials(x, collect)
+        return [np.concatenate(o) for o in out]

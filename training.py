@@ -1,0 +1,202 @@
+"""The fit loop: epochs of minibatches in one Brian2 run each, metrics, checkpoints, exact resume.
+
+One epoch = one `Network.run` over all its trials; the learning rule runs at each trial boundary
+(network_operation): loss on the output spike times -> weight bumping or exact gradients ->
+optimiser step -> the next trial sees the new parameters.
+
+Checkpoints (written to a temporary file, then renamed, so a crash never leaves a broken one) hold
+the parameters, the optimiser state, the bumping state, the epoch, the history and the RNG state:
+resuming gives the same result as not stopping.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .learning_rules.losses import LOSSES, predict
+from .learning_rules.optimizers import StepLR
+from .learning_rules.spike_time_gradient import SpikeTimeGradient
+
+__all__ = ["Trainer", "atomic_write_bytes"]
+
+
+def atomic_write_bytes(path, data: bytes):
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _check_dataset(name, data, n_inputs, n_classes):
+    if data is None:
+        return None
+    x, y = data
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y)
+    if x.ndim != 2 or x.shape[1] != n_inputs or y.shape != (len(x),):
+        raise ValueError(f"{name}: need input times (N, {n_inputs}) and labels (N,), got {x.shape}, {y.shape}")
+    if len(x) == 0:
+        raise ValueError(f"{name} is empty")
+    if y.min() < 0 or y.max() >= n_classes:
+        raise ValueError(f"{name} labels must lie in [0, {n_classes})")
+    return x, y.astype(int)
+
+
+class Trainer:
+    """Train a LayeredNetwork with exact spike-time gradients.
+
+    network : LayeredNetwork;  train, test : (input times (N, n_in) in tau_s units, labels)
+    optimizer : learning_rules.optimizers.Adam / SGD;  schedule : (step_size, gamma) or None
+    loss : 'ce' (TTFS cross-entropy) or 'mse' (shift-invariant MSE);  loss_kwargs : xi / delta
+    bumping : learning_rules.WeightBumping or None;  seed : data order
+    """
+
+    def __init__(self, network, train, test=None, optimizer=None, schedule=(20, 0.95), loss="ce",
+                 loss_kwargs=None, bumping=None, seed=0, progress=True):
+        from .learning_rules.optimizers import Adam
+
+        self.net = network
+        n_out = network.layer_sizes[-1]
+        self.train = _check_dataset("train", train, network.n_inputs, n_out)
+        self.test = _check_dataset("test", test, network.n_inputs, n_out)
+        for x, _ in filter(None, (self.train, self.test)):
+            network.check_inputs(x)
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+        self.loss_name = loss
+        self.loss_kwargs = dict(loss_kwargs or {})
+        self.loss_kwargs.setdefault("t_missing", network.duration)
+        self.rule = SpikeTimeGradient(network.model)
+        self.optimizer = optimizer if optimizer is not None else Adam(0.01)
+        self.schedule = StepLR(self.optimizer, *schedule) if schedule else None
+        self.bumping = bumping
+        self.rng = np.random.default_rng(seed)
+        self.epoch = 0
+        self.history = []
+        self.progress = progress
+
+    # ---- one trial ----------------------------------------------------------------------
+    def _loss(self, t_out, labels):
+        return LOSSES[self.loss_name](t_out, labels, **self.loss_kwargs)
+
+    def _learn(self, record, labels, stats):
+        n = record.n_valid
+        out = record.output[:n]
+        loss, dL = self._loss(out, labels)
+        stats["loss"] += float(loss.sum())
+        stats["correct"] += int(np.sum(predict(out) == labels))
+        stats["n"] += n
+        if self.bumping is not None and self.bumping(self.net, record):
+            stats["bumped"] += 1
+            return
+        dL_full = np.zeros_like(record.output)
+        dL_full[:n] = dL / n
+        grads, _ = self.rule.backward(self.net, record, dL_full)
+        self.optimizer.step(self.net.params, grads)
+        for p in self.net.params:
+            self.net.delay_config.clip(p)
+        self.net.params_changed()
+
+    # ---- epochs -------------------------------------------------------------------------
+    def train_epoch(self):
+        x, y = self.train
+        if self.schedule:
+            self.schedule.set_epoch(self.epoch)
+        order = self.rng.permutation(len(x))
+        B = self.net.batch_size
+        stats = dict(loss=0.0, correct=0, n=0, bumped=0)
+        bar = tqdm(total=len(x), desc=f"epoch {self.epoch + 1}", leave=False, disable=not self.progress)
+
+        def on_trial(k, record):
+            self._learn(record, y[order[k * B:k * B + record.n_valid]], stats)
+            bar.update(record.n_valid)
+
+        t0 = time.perf_counter()
+        self.net.run_trials(x, on_trial, batch_order=order)
+        seconds = time.perf_counter() - t0
+        bar.close()
+        self.epoch += 1
+        return dict(train_loss=stats["loss"] / stats["n"], train_acc=stats["correct"] / stats["n"],
+                    bumped_batches=stats["bumped"], epoch_seconds=seconds)
+
+    def evaluate(self, data=None):
+        """(accuracy, mean loss, output spike times) on a dataset (default: the test set)."""
+        x, y = self.test if data is None else data
+        outs = []
+        self.net.run_trials(x, lambda k, rec: outs.append(rec.output[:rec.n_valid].copy()))
+        t_out = np.concatenate(outs)
+        loss, _ = self._loss(t_out, y)
+        return float(np.mean(predict(t_out) == y)), float(loss.mean()), t_out
+
+    def fit(self, epochs, checkpoint=None, log=print):
+        """Train until `epochs` epochs are done in total (resumes from self.epoch)."""
+        while self.epoch < epochs:
+            row = {"epoch": self.epoch + 1, **self.train_epoch()}
+            if self.test is not None:
+                row["test_acc"], row["test_loss"], _ = self.evaluate()
+            self.history.append(row)
+            if log:
+                log(f"epoch {row['epoch']:4d}  train acc {row['train_acc']:.4f} (during epoch)  "
+                    + (f"test acc {row['test_acc']:.4f}  " if "test_acc" in row else "")
+                    + f"loss {row['train_loss']:.4f}  {row['epoch_seconds']:.2f} s")
+            if checkpoint:
+                self.save(checkpoint)
+        return self.history
+
+    # ---- checkpoints --------------------------------------------------------------------
+    def save(self, path):
+        """Atomically write `path` (.npz: arrays) and `path`.json (epoch, history, RNG, states)."""
+        import io
+
+        arrays = {f"param/{l}/{k}": v for l, p in enumerate(self.net.params) for k, v in p.items()}
+        opt = self.optimizer.state_dict()
+        for slot, d in opt.pop("slots").items():
+            arrays.update({f"opt/{slot}/{k}": v for k, v in d.items()})
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        meta = {"epoch": self.epoch, "history": self.history, "optimizer": opt,
+                "rng": self.rng.bit_generator.state,
+                "bumping": self.bumping.state_dict() if self.bumping else None}
+        atomic_write_bytes(path, buf.getvalue())
+        atomic_write_bytes(str(path) + ".json", json.dumps(meta, indent=1, default=int).encode())
+
+    def load(self, path):
+        """Restore everything `save` wrote (same network architecture required)."""
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        with open(str(path) + ".json") as f:
+            meta = json.load(f)
+        for l, p in enumerate(self.net.params):
+            for k in p:
+                key = f"param/{l}/{k}"
+                if key not in arrays or arrays[key].shape != p[k].shape:
+                    raise ValueError(f"checkpoint {path} does not match this network ({key})")
+                p[k][...] = arrays[key]
+        self.net.params_changed()
+        opt = dict(meta["optimizer"])
+        slots = {}
+        for k, v in arrays.items():
+            if k.startswith("opt/"):
+                _, slot, key = k.split("/", 2)
+                slots.setdefault(slot, {})[key] = v
+        opt["slots"] = {s: slots.get(s, {}) for s in ("m", "v", "vmax")}
+        self.optimizer.load_state_dict(opt)
+        self.epoch, self.history = int(meta["epoch"]), meta["history"]
+        self.rng.bit_generator.state = meta["rng"]
+        if self.bumping is not None and meta["bumping"] is not None:
+            self.bumping.load_state_dict(meta["bumping"])
+        return self
