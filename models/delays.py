@@ -82,7 +82,9 @@ class DelayConfig:
     # ---- parameters --------------------------------------------------------------------
     def init_params(self, n_pre, n_post, rng) -> dict:
         mean, std = self.init
-        return {kind: mean + std * rng.standard_normal(_shape(kind, n_pre, n_post)) for kind in self.kinds}
+        params = {kind: mean + std * rng.standard_normal(_shape(kind, n_pre, n_post)) for kind in self.kinds}
+        self.clip(params)
+        return params
 
     def values(self, params: dict) -> dict:
         """The delays of each kind (tau_s units) from the trained parameters."""
@@ -157,6 +159,11 @@ def delivery_steps(delays, dt):
     return k, k + 1
 
 
-#: gates of the two pathways: `pre` delivers events that arrived by the end of its step, `pre_late`
-#: the others (one step later); `arrival` must be defined by the delivery code before the gate.
-EXACT_DELIVERY = {"pre": "gate = int(t + dt >= arrival)", "pre_late": "gate = int(t < arrival)"}
+#: gates of the two pathways, on integer step indices so that exactly one of them delivers each
+#: event whatever the rounding: the event belongs to clock step m = ceil(arrival/dt) - 1 (the step
+#: whose end is the first grid time >= arrival); `pre` delivers it if m <= its step (due or
+#: overdue), `pre_late` (one step later) otherwise. `arrival` is defined by the delivery code.
+EXACT_DELIVERY = {
+    "pre": "gate = int(ceil(arrival/dt) - 1 <= t_in_timesteps)",
+    "pre_late": "gate = int(ceil(arrival/dt) - 1 > t_in_timesteps - 1)",
+}
