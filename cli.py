@@ -1,0 +1,124 @@
+"""Command line: `python -m brian2learn <command>`.
+
+    python -m brian2learn list                          the named experiments
+    python -m brian2learn train yinyang [options]       train, print per-epoch accuracy, write
+                                                        a figure and results.json to --out
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+__all__ = ["main"]
+
+
+def _machine():
+    return f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def _plot(trainer, cfg, delays_before, out_dir):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    net = trainer.net
+    hist = trainer.history
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
+    ep = [h["epoch"] for h in hist]
+    ax[0].plot(ep, [h["train_acc"] for h in hist], label="train (during epoch)")
+    ax[0].plot(ep, [h["test_acc"] for h in hist], label="test")
+    ax[0].set(xlabel="epoch", ylabel="accuracy", title="Yin-Yang accuracy")
+    ax[0].legend()
+    # one test sample's spikes
+    x, y = trainer.test
+    t = net.simulate(x[:1])
+    names = ["input", "hidden", "output"]
+    offset = 0
+    for l, times in enumerate(t):
+        idx = np.nonzero(np.isfinite(times[0]))[0]
+        ax[1].scatter(times[0][idx], offset + idx, s=14, label=names[min(l, 2)])
+        offset += times.shape[1] + 2
+    ax[1].set(xlabel="time (tau_s)", ylabel="neuron", title=f"one test sample (label {y[0]})")
+    ax[1].legend()
+    after = np.concatenate([net.total_delays(l).ravel() for l in range(net.n_layers)])
+    bins = np.linspace(0, max(after.max(), delays_before.max()) + 1e-9, 40)
+    ax[2].hist(delays_before, bins=bins, alpha=0.6, label="before")
+    ax[2].hist(after, bins=bins, alpha=0.6, label="after")
+    ax[2].set(xlabel="delay (tau_s)", ylabel="connections", title="transmission delays")
+    ax[2].legend()
+    fig.tight_layout()
+    path = os.path.join(out_dir, "yinyang.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def cmd_train(args):
+    from .experiments import yinyang
+
+    if args.experiment != "yinyang":
+        raise SystemExit(f"unknown experiment {args.experiment!r}; see `python -m brian2learn list`")
+    os.makedirs(args.out, exist_ok=True)
+    trainer, cfg = yinyang.build(args.config, seed=args.seed, n_train=args.n_train, n_test=args.n_test,
+                                 hidden=args.hidden, batch_size=args.batch_size, progress=not args.no_progress)
+    net = trainer.net
+    ckpt = os.path.join(args.out, "checkpoint.npz")
+    if args.resume and os.path.exists(ckpt):
+        trainer.load(ckpt)
+        print(f"resumed from {ckpt} at epoch {trainer.epoch}")
+    delays_before = np.concatenate([net.total_delays(l).ravel() for l in range(net.n_layers)])
+    print(f"Yin-Yang {args.config}: {net.n_inputs}-{'-'.join(map(str, net.layer_sizes))}, "
+          f"{net.n_weights} weights, {net.n_delays} trainable delays, batch {net.batch_size}, "
+          f"dt = {net.dt} tau_s, trial {net.duration} tau_s, tau_s = {net.model.tau_s}")
+    t0 = time.perf_counter()
+    trainer.fit(args.epochs, checkpoint=ckpt)
+    wall = time.perf_counter() - t0
+    acc, loss, _ = trainer.evaluate()
+    fig = _plot(trainer, cfg, delays_before, args.out)
+    result = {"experiment": "yinyang", "config": args.config, "seed": args.seed, "epochs": trainer.epoch,
+              "test_acc": acc, "test_loss": loss, "history": trainer.history, "n_weights": net.n_weights,
+              "n_delays": net.n_delays, "wall_seconds": wall, "command": " ".join(sys.argv),
+              "machine": _machine(), "figure": fig}
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"final test accuracy {acc:.4f}; figure {fig}; results {os.path.join(args.out, 'results.json')}")
+
+
+def cmd_list(args):
+    from .experiments import yinyang
+
+    for name, cfg in yinyang.CONFIGS.items():
+        print(f"yinyang  --config '{name}'   lr {cfg['lr']}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m brian2learn", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train a named experiment")
+    t.add_argument("experiment", choices=["yinyang"])
+    t.add_argument("--config", default="4-30-3 W+synaptic")
+    t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--hidden", type=int, default=None)
+    t.add_argument("--batch-size", type=int, default=None)
+    t.add_argument("--n-train", type=int, default=None, help="use the first N training samples")
+    t.add_argument("--n-test", type=int, default=None)
+    t.add_argument("--out", default="output/yinyang")
+    t.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
+    t.add_argument("--no-progress", action="store_true")
+    t.set_defaults(func=cmd_train)
+    sub.add_parser("list", help="list named experiments").set_defaults(func=cmd_list)
+    args = p.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

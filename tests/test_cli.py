@@ -1,0 +1,18 @@
+"""The command line runs the main job end to end (tiny size) and writes its figure and results."""
+import json
+import os
+import subprocess
+import sys
+
+
+def test_cli_list_and_train(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "brian2learn", "list"], capture_output=True, text=True, check=True)
+    assert "4-30-3 W+synaptic" in out.stdout
+    res = subprocess.run([sys.executable, "-m", "brian2learn", "train", "yinyang", "--epochs", "1", "--n-train", "150",
+                          "--n-test", "100", "--batch-size", "50", "--out", str(tmp_path), "--no-progress"],
+                         capture_output=True, text=True, env=dict(os.environ, MPLBACKEND="Agg"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "test acc" in res.stdout
+    result = json.load(open(tmp_path / "results.json"))
+    assert result["epochs"] == 1 and 0 <= result["test_acc"] <= 1 and result["n_delays"] == 5 * 30 + 31 * 3
+    assert (tmp_path / "yinyang.png").stat().st_size > 10000

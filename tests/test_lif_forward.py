@@ -1,0 +1,63 @@
+"""Forward pass: Brian2 spike times equal the closed-form first-spike times, well below dt."""
+import numpy as np
+import pytest
+from brian2 import ms
+
+from brian2learn.models import LIF, LayeredNetwork
+from brian2learn.models.lif_analytic import first_spike_time
+
+TAU_S = 5 * ms
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0, 1.5])
+def test_simulated_first_spikes_equal_closed_forms(ratio):
+    rng = np.random.default_rng(1)
+    model = LIF(tau_s=TAU_S, tau_m=ratio * TAU_S)
+    dt = 0.05
+    net = LayeredNetwork(6, [8], model=model, delays="synaptic", n_bias=1, batch_size=20,
+                         weight_init=[(1.2, 0.8)], dt=dt * TAU_S, duration=8 * TAU_S, seed=3)
+    net.params[0]["synaptic"] = rng.uniform(0, 1.5, net.params[0]["synaptic"].shape)
+    net.params_changed()
+    x = rng.uniform(0.1, 2.0, (40, 6))
+    out = net.simulate(x)[1]
+    D, W = net.total_delays(0), net.params[0]["w"]
+    errors = []
+    for s in range(len(x)):
+        pre = np.concatenate([x[s], net.bias_times[:1]])
+        for j in range(8):
+            T = first_spike_time(model, pre + D[:, j], W[:, j], t_max=net.duration)
+            assert np.isfinite(T) == np.isfinite(out[s, j]), (s, j, T, out[s, j])
+            if np.isfinite(T):
+                errors.append(abs(T - out[s, j]))
+    errors = np.array(errors)
+    assert len(errors) > 100
+    # exact to rounding for (almost) every spike; the rare two-arrivals-in-one-step case stays < dt/5
+    assert np.median(errors) < 1e-10
+    assert np.mean(errors < 1e-8) > 0.98
+    assert errors.max() < dt / 5
+
+
+def test_two_layer_forward_matches_layerwise_closed_form():
+    rng = np.random.default_rng(2)
+    model = LIF(tau_s=TAU_S, tau_m=TAU_S)
+    net = LayeredNetwork(4, [10, 3], model=model, delays="axonal+dendritic", n_bias=1, batch_size=8,
+                         weight_init=[(0.9, 0.5), (0.8, 0.4)], dt=0.02 * TAU_S, duration=10 * TAU_S, seed=4)
+    x = rng.uniform(0.1, 2.0, (8, 4))
+    out = net.simulate(x)
+    for l in range(2):
+        D, W = net.total_delays(l), net.params[l]["w"]
+        for s in range(8):
+            pre = np.concatenate([out[l][s], net.bias_times[l:l + 1]])
+            T = np.array([first_spike_time(model, pre + D[:, j], W[:, j], t_max=net.duration)
+                          for j in range(W.shape[1])])
+            np.testing.assert_allclose(out[l + 1][s], T, atol=1e-3 * 0.02)
+
+
+def test_ttfs_each_neuron_spikes_at_most_once_and_trials_do_not_leak():
+    model = LIF(tau_s=TAU_S, tau_m=2 * TAU_S)
+    net = LayeredNetwork(2, [3], model=model, n_bias=0, batch_size=2, weight_init=[(5.0, 0.0)],
+                         dt=0.05 * TAU_S, duration=6 * TAU_S)
+    x = np.array([[0.5, 1.0], [np.inf, np.inf], [0.5, 1.0]])
+    out = net.simulate(x)[1]
+    assert np.all(np.isfinite(out[0])) and np.all(np.isinf(out[1]))  # silent inputs -> silent neurons
+    np.testing.assert_allclose(out[0], out[2], rtol=0, atol=1e-12)  # same input, same result later

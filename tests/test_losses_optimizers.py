@@ -1,0 +1,76 @@
+"""Losses (values and gradients vs finite differences), first-spike classification, optimisers."""
+import numpy as np
+import pytest
+
+from brian2learn.learning_rules import SGD, Adam, StepLR, predict, shift_invariant_mse, ttfs_cross_entropy
+
+
+@pytest.mark.parametrize("loss", [ttfs_cross_entropy, shift_invariant_mse])
+def test_loss_gradients_match_finite_differences(loss):
+    rng = np.random.default_rng(0)
+    t = rng.uniform(1, 3, (5, 3))
+    y = rng.integers(0, 3, 5)
+    L, g = loss(t, y)
+    eps = 1e-6
+    for idx in np.ndindex(t.shape):
+        tp, tm = t.copy(), t.copy()
+        tp[idx] += eps
+        tm[idx] -= eps
+        fd = (loss(tp, y)[0].sum() - loss(tm, y)[0].sum()) / (2 * eps)
+        assert np.isclose(g[idx], fd, rtol=1e-5, atol=1e-8)
+
+
+def test_cross_entropy_formula_and_silent_neurons():
+    t = np.array([[1.0, 2.0, np.inf]])
+    L, g = ttfs_cross_entropy(t, np.array([0]), xi=0.2, t_missing=6.0)
+    expect = np.log(np.exp(-1 / 0.2) + np.exp(-2 / 0.2) + np.exp(-6 / 0.2)) + 1 / 0.2
+    assert np.isclose(L[0], expect)
+    assert g[0, 2] == 0.0  # a silent neuron gets no gradient
+
+
+def test_shift_invariant_mse_is_shift_invariant_and_zero_at_target():
+    t = np.array([[1.0, 1.2, 1.2]])
+    L, g = shift_invariant_mse(t, np.array([0]), delta=0.2)
+    assert np.isclose(L[0], 0) and np.allclose(g, 0)
+    assert np.isclose(shift_invariant_mse(t + 3.7, np.array([1]))[0][0], shift_invariant_mse(t, np.array([1]))[0][0])
+
+
+def test_predict_first_spike_and_missing_is_wrong():
+    t = np.array([[2.0, 1.0, 3.0], [np.inf, np.inf, np.inf], [np.inf, 2.0, np.inf]])
+    np.testing.assert_array_equal(predict(t), [1, -1, 1])
+
+
+def test_loss_rejects_bad_labels_and_nan():
+    with pytest.raises(ValueError, match="labels"):
+        ttfs_cross_entropy(np.ones((2, 3)), np.array([0, 3]))
+    with pytest.raises(ValueError, match="NaN"):
+        ttfs_cross_entropy(np.array([[np.nan, 1, 1]]), np.array([0]))
+
+
+def test_adam_matches_reference_update_and_groups():
+    p = [{"w": np.array([1.0, -2.0]), "synaptic": np.array([0.5])}]
+    g = [{"w": np.array([0.3, -0.1]), "synaptic": np.array([2.0])}]
+    opt = Adam({"weights": 0.1, "delays": 0.01})
+    opt.step(p, g)
+    # first Adam step moves each parameter by lr * sign(g) (bias-corrected)
+    np.testing.assert_allclose(p[0]["w"], [1.0 - 0.1, -2.0 + 0.1], rtol=1e-6)
+    np.testing.assert_allclose(p[0]["synaptic"], [0.5 - 0.01], rtol=1e-6)
+    state = opt.state_dict()
+    opt2 = Adam({"weights": 0.1, "delays": 0.01})
+    opt2.load_state_dict(state)
+    q = [{k: v.copy() for k, v in p[0].items()}]
+    opt.step(p, g)
+    opt2.step(q, g)
+    np.testing.assert_array_equal(p[0]["w"], q[0]["w"])
+
+
+def test_step_schedule_and_lr_validation():
+    opt = SGD({"weights": 1.0})
+    sched = StepLR(opt, step_size=20, gamma=0.95)
+    sched.set_epoch(45)
+    assert np.isclose(opt.lr("w"), 0.95 ** 2)
+    assert opt.lr("axonal") == 0.0
+    with pytest.raises(ValueError, match="learning rate"):
+        Adam({"weights": -1})
+    with pytest.raises(ValueError, match="groups"):
+        Adam({"bias": 0.1})
