@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-exec .venv/bin/python -m brian2learn train yinyang --config "4-30-3 W+synaptic" --epochs "${EPOCHS:-30}" --out output/yinyang "$@"
+exec .venv/bin/python -m brian2learn train yinyang --config "4-30-3 W+synaptic" --epochs "${EPOCHS:-100}" --out output/yinyang "$@"
