@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 
@@ -80,7 +81,7 @@ def main(argv=None):
         }
     results["epoch_seconds"] = {"runtime-cython": float(np.median(all_secs)) if all_secs else None}
     results["machine"] = machine()
-    results["command"] = "python " + " ".join([os.path.relpath(__file__)] + (argv if argv is not None else sys.argv[1:]))
+    results["command"] = "python " + shlex.join([os.path.relpath(__file__)] + (argv if argv is not None else sys.argv[1:]))
     results["partial"] = (f"{args.epochs} of the reference {REFERENCE_EPOCHS} epochs" if args.epochs < REFERENCE_EPOCHS
                           else False)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
