@@ -1,11 +1,11 @@
 """Weight bumping: wake up neurons that stay silent (Goeltz et al. 2021, Methods).
 
-A silent neuron has no spike time, so no gradient reaches it. After a trial, a neuron that did not
-spike for any sample of the batch stays silent. When more than `max_silent[l]` of a layer's
-neurons stay silent (reference: 30 % for hidden layers, 0 for the output layer, i.e. any silent
-output neuron), every weight into those neurons is raised by `value` (reference 5e-4, in weight
-units) and the gradient step of that batch is skipped; the bump doubles while this repeats on
-consecutive batches and returns to `value` once no layer needs it.
+A silent neuron has no spike time, so no gradient reaches it. After a trial, a neuron of layer l
+counts as silent if it missed its spike in more than `max_silent[l]` of the batch's samples
+(reference: 0.3 for hidden layers, 0.0 for the output layer). Then every weight into it is raised
+by `value` (reference 5e-4, in weight units), the gradient step of that batch is skipped, and the
+bump doubles while neurons stay silent on consecutive batches; it returns to `value` once no
+neuron needs it.
 """
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ class WeightBumping:
         n = record.n_valid
         bumped = False
         for l in range(network.n_layers):
-            silent = ~np.isfinite(record.layers[l + 1][:n]).any(axis=0)
-            if silent.any() and silent.mean() > self._threshold(l, network.n_layers):
+            silent_frac = np.mean(~np.isfinite(record.layers[l + 1][:n]), axis=0)
+            silent = silent_frac > self._threshold(l, network.n_layers)
+            if silent.any():
                 network.params[l]["w"][:, silent] += self.current
                 bumped = True
         if bumped:
