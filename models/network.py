@@ -287,7 +287,7 @@ class LayeredNetwork:
     def layer(self, l):
         """Brian2 Subgroup holding layer l (all batch copies, batch-major)."""
         br = self.build()
-        n_lif, col, n = br["layout"]["n_lif"], br["layout"]["lif_col"][l], self.layer_sizes[l]
+        col, n = br["layout"]["lif_col"][l], self.layer_sizes[l]
         if self.batch_size != 1:
             raise NotImplementedError("layer(l) as one Subgroup needs batch_size=1 (copies interleave)")
         return br["neurons"][col:col + n]
