@@ -102,7 +102,8 @@ class Trainer:
         stats["n"] += n
         if self.bumping is not None and self.bumping(self.net, record):
             stats["bumped"] += 1
-            return
+            if self.bumping.skip_step:
+                return
         dL_full = np.zeros_like(record.output)
         dL_full[:n] = dL / n
         grads, _ = self.rule.backward(self.net, record, dL_full)

@@ -1,17 +1,24 @@
 """Yin-Yang benchmark: the DelGrad reference configurations, several seeds, accuracy and speed.
 
     python benchmarks/yinyang.py --epochs 300 --seeds 0 1 2 3 4           # the full reference run
-    python benchmarks/yinyang.py --epochs 30 --seeds 0 1 2 3 4 --out benchmarks/results/yinyang.json
+    python benchmarks/yinyang.py --configs "4-30-3 W" --update            # add/replace one config
+    python benchmarks/yinyang.py --configs "4-30-3 W+synaptic" --seeds 0 --epochs 12 --timing --update
+                                                         # speed only, on an otherwise idle machine
 
 Writes {"<config>": {"test_acc_mean", "test_acc_std", "seeds", "n_weights", "n_delays", "epochs",
-"acc_after_10_epochs_mean", "per_seed"}, "epoch_seconds": {"runtime-cython": median seconds per
-epoch of 5000 samples}, "machine", "command", "partial"}. A run with fewer than the reference 300
-epochs is labelled partial. Timings are wall-clock seconds of `Trainer.train_epoch` (the Brian2
-run with the learning rule at every trial boundary), measured on this machine.
+"acc_after_10_epochs_mean", "per_seed" (with a test-accuracy curve every 10 epochs), "command",
+"partial", "machine"}, "epoch_seconds": {"runtime-cython": median seconds per epoch of 5000
+samples}, "machine"}. Each config is written as soon as its seeds are done; `--update` merges into
+an existing file (so several processes can share the work). A config run with fewer than the
+reference 300 epochs is labelled partial. Timings are wall-clock seconds of `Trainer.train_epoch`
+(the Brian2 run with the learning rule at every trial boundary); the file's "epoch_seconds" is
+only written by a `--timing` run of "4-30-3 W+synaptic" (no other process should run meanwhile),
+the first epoch (code generation) excluded.
 """
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -37,18 +44,37 @@ def machine():
 
 
 def run_one(config, seed, epochs):
-    trainer, _ = build(config, seed=seed, progress=False)
+    trainer, cfg = build(config, seed=seed, progress=False)
     acc10 = None
-    secs = []
+    secs, curve = [], {}
     for e in range(epochs):
         row = trainer.train_epoch()
         secs.append(row["epoch_seconds"])
-        if e + 1 == 10 or e + 1 == epochs:
+        if (e + 1) % 10 == 0 or e + 1 == epochs:
             acc, _, _ = trainer.evaluate()
+            curve[e + 1] = acc
             if e + 1 == 10:
                 acc10 = acc
-    return dict(seed=seed, test_acc=acc, acc_after_10_epochs=acc10, epoch_seconds=secs,
-                n_weights=trainer.net.n_weights, n_delays=trainer.net.n_delays)
+    return dict(seed=seed, test_acc=acc, acc_after_10_epochs=acc10, epoch_seconds=secs, curve=curve,
+                n_weights=trainer.net.n_weights, n_delays=trainer.net.n_delays,
+                settings={k: cfg[k] for k in ("hidden", "delays", "lr", "loss", "dt", "duration", "batch_size")})
+
+
+def write_results(path, new, update):
+    """Write `new` to path atomically; with update, merge into what is there (under a file lock)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = {}
+        if update and os.path.exists(path):
+            with open(path) as f:
+                results = json.load(f)
+        results.update(new)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(results, f, indent=1)
+        os.replace(tmp, path)
+    return results
 
 
 def main(argv=None):
@@ -57,38 +83,42 @@ def main(argv=None):
     p.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2, 3, 4])
     p.add_argument("--epochs", type=int, default=REFERENCE_EPOCHS)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "yinyang.json"))
+    p.add_argument("--update", action="store_true", help="merge into an existing results file")
+    p.add_argument("--timing", action="store_true",
+                   help="also write the file's epoch_seconds (run alone on an idle machine)")
     args = p.parse_args(argv)
+    command = "python " + shlex.join([os.path.relpath(__file__)] + (argv if argv is not None else sys.argv[1:]))
     results = {}
-    all_secs = []
     for config in args.configs:
         runs = []
         for seed in args.seeds:
             t0 = time.perf_counter()
             r = run_one(config, seed, args.epochs)
             runs.append(r)
-            all_secs += r["epoch_seconds"][1:]  # the first epoch includes code generation
             print(f"{config:22s} seed {seed}: test acc {r['test_acc']:.4f} (after 10 epochs "
                   f"{r['acc_after_10_epochs']}) {time.perf_counter() - t0:.0f} s", flush=True)
         accs = np.array([r["test_acc"] for r in runs])
         acc10 = [r["acc_after_10_epochs"] for r in runs if r["acc_after_10_epochs"] is not None]
-        results[config] = {
+        entry = {
             "test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": args.seeds,
             "n_weights": runs[0]["n_weights"], "n_delays": runs[0]["n_delays"], "epochs": args.epochs,
             "acc_after_10_epochs_mean": float(np.mean(acc10)) if acc10 else None,
+            "settings": runs[0]["settings"],
             "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "acc_after_10_epochs": r["acc_after_10_epochs"],
-                                          "median_epoch_seconds": float(np.median(r["epoch_seconds"][1:] or r["epoch_seconds"]))}
+                                          "median_epoch_seconds": float(np.median(r["epoch_seconds"][1:] or r["epoch_seconds"])),
+                                          "test_acc_every_10_epochs": r["curve"]}
                          for r in runs},
+            "command": command, "machine": machine(),
+            "partial": (f"{args.epochs} of the reference {REFERENCE_EPOCHS} epochs"
+                        if args.epochs < REFERENCE_EPOCHS else False),
         }
-    results["epoch_seconds"] = {"runtime-cython": float(np.median(all_secs)) if all_secs else None}
-    results["machine"] = machine()
-    results["command"] = "python " + shlex.join([os.path.relpath(__file__)] + (argv if argv is not None else sys.argv[1:]))
-    results["partial"] = (f"{args.epochs} of the reference {REFERENCE_EPOCHS} epochs" if args.epochs < REFERENCE_EPOCHS
-                          else False)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(results, f, indent=1)
-    os.replace(tmp, args.out)
+        new = {config: entry}
+        if args.timing and config == "4-30-3 W+synaptic":
+            secs = [s for r in runs for s in r["epoch_seconds"][1:]]
+            new["epoch_seconds"] = {"runtime-cython": float(np.median(secs))}
+            new["epoch_seconds_command"] = command
+        new["machine"] = machine()
+        results = write_results(args.out, new, update=args.update or bool(results))
     print(json.dumps({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v)
                       for k, v in results.items()}, indent=1))
 

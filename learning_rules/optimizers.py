@@ -7,6 +7,8 @@ Each name belongs to a group: 'w' -> 'weights', every delay kind -> 'delays'. Up
 - Adam (Kingma & Ba 2015), optional AMSGrad (Reddi et al. 2018):
       m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,  p -= lr m^ / (sqrt(v^) + eps)
 - StepLR: lr x gamma every `step_size` epochs (reference: x0.95 every 20 epochs).
+- `max_grad_norm` (optional): each parameter array's gradient is rescaled to at most this L2 norm
+  before the update (gradient clipping; the reference's `max_dw_norm` = 0.2).
 
 `state_dict()` / `load_state_dict()` give everything needed to resume exactly.
 """
@@ -37,8 +39,11 @@ def _lrs(lr):
 
 
 class _Optimizer:
-    def __init__(self, lr):
+    def __init__(self, lr, max_grad_norm=None):
         self.base_lr = _lrs(lr)
+        if max_grad_norm is not None and not (np.isfinite(max_grad_norm) and max_grad_norm > 0):
+            raise ValueError(f"max_grad_norm must be a positive number or None, got {max_grad_norm!r}")
+        self.max_grad_norm = max_grad_norm
         self.scale = 1.0
         self.t = 0
 
@@ -51,7 +56,13 @@ class _Optimizer:
             for name, gv in g.items():
                 if self.lr(name) == 0.0:
                     continue
-                self._update(l, name, p[name], np.asarray(gv, dtype=float))
+                self._update(l, name, p[name], self._clip(np.asarray(gv, dtype=float)))
+
+    def _clip(self, g):
+        if self.max_grad_norm is None:
+            return g
+        norm = np.sqrt(np.sum(g * g))
+        return g * (self.max_grad_norm / norm) if norm > self.max_grad_norm else g
 
     def state_dict(self):
         return {"t": self.t, "scale": self.scale, "base_lr": dict(self.base_lr), "slots": self._slots()}
@@ -74,8 +85,8 @@ class SGD(_Optimizer):
 
 
 class Adam(_Optimizer):
-    def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False):
-        super().__init__(lr)
+    def __init__(self, lr, betas=(0.9, 0.999), eps=1e-8, amsgrad=False, max_grad_norm=None):
+        super().__init__(lr, max_grad_norm)
         self.b1, self.b2 = betas
         self.eps, self.amsgrad = eps, amsgrad
         self.m, self.v, self.vmax = {}, {}, {}

@@ -1,11 +1,15 @@
-"""Weight bumping: wake up neurons that stay silent (Goeltz et al. 2021, Methods).
+"""Weight bumping: wake up neurons that stay silent (Goeltz et al. 2021, Methods; DelGrad 2025).
 
-A silent neuron has no spike time, so no gradient reaches it. After a trial, a neuron of layer l
-counts as silent if it missed its spike in more than `max_silent[l]` of the batch's samples
-(reference: 0.3 for hidden layers, 0.0 for the output layer). Then every weight into it is raised
-by `value` (reference 5e-4, in weight units), the gradient step of that batch is skipped, and the
-bump doubles while neurons stay silent on consecutive batches; it returns to `value` once no
-neuron needs it.
+A silent neuron has no spike time, so no gradient reaches it. After each batch the layers are
+checked in order, input side first. Layer l needs a bump if the fraction of its missing spikes,
+counted over all (sample, neuron) pairs of the batch, exceeds `max_silent[l]` (reference: 0.3 for
+hidden layers, 0.0 for the output layer: every output neuron must spike for every sample). Only
+the foremost such layer is bumped (its silence starves the layers behind it): every weight into a
+neuron of that layer that missed its spike for at least one sample is raised by the current bump,
+and the gradient step of the batch is skipped. The bump starts at `value` (reference 5e-4, in
+weight units) and doubles while the same layer needs bumping on consecutive batches; it returns
+to `value` otherwise. With `skip_step=False` the gradient step is taken as well (not the
+reference's choice).
 """
 from __future__ import annotations
 
@@ -15,36 +19,49 @@ __all__ = ["WeightBumping"]
 
 
 class WeightBumping:
-    def __init__(self, value=5e-4, max_silent=(0.3, 0.0)):
+    def __init__(self, value=5e-4, max_silent=(0.3, 0.0), skip_step=True):
         if not value > 0:
             raise ValueError(f"weight bumping value must be positive, got {value!r}")
+        max_silent = tuple(float(m) for m in max_silent)
+        if not max_silent or any(not 0.0 <= m <= 1.0 for m in max_silent):
+            raise ValueError(f"max_silent must be fractions in [0, 1] (hidden..., output), got {max_silent!r}")
         self.value = float(value)
-        self.max_silent = tuple(float(m) for m in max_silent)
+        self.skip_step = bool(skip_step)
+        self.max_silent = max_silent
         self.current = self.value
+        self.last_layer = None   # layer bumped on the previous batch (None: no bump)
 
-    def _threshold(self, l, n_layers):
-        # the last entry is the output layer's; earlier layers use the first entry
-        return self.max_silent[-1] if l == n_layers - 1 else self.max_silent[0]
+    def threshold(self, l, n_layers):
+        """Allowed fraction of missing spikes in layer l (last entry: output layer)."""
+        if l == n_layers - 1:
+            return self.max_silent[-1]
+        hidden = self.max_silent[:-1] or self.max_silent
+        return hidden[min(l, len(hidden) - 1)]
+
+    def layer_to_bump(self, network, record):
+        """(layer index, neurons silent for at least one sample) or (None, None)."""
+        n = record.n_valid
+        for l in range(network.n_layers):
+            silent = ~np.isfinite(record.layers[l + 1][:n])
+            if silent.mean() > self.threshold(l, network.n_layers):
+                return l, silent.any(axis=0)
+        return None, None
 
     def __call__(self, network, record) -> bool:
         """Bump weights into silent neurons (in place); True if anything was bumped."""
-        n = record.n_valid
-        bumped = False
-        for l in range(network.n_layers):
-            silent_frac = np.mean(~np.isfinite(record.layers[l + 1][:n]), axis=0)
-            silent = silent_frac > self._threshold(l, network.n_layers)
-            if silent.any():
-                network.params[l]["w"][:, silent] += self.current
-                bumped = True
-        if bumped:
-            network.params_changed()
-            self.current *= 2.0
-        else:
-            self.current = self.value
-        return bumped
+        l, neurons = self.layer_to_bump(network, record)
+        if l is None:
+            self.last_layer = None
+            return False
+        self.current = self.current * 2.0 if l == self.last_layer else self.value
+        self.last_layer = l
+        network.params[l]["w"][:, neurons] += self.current
+        network.params_changed()
+        return True
 
     def state_dict(self):
-        return {"current": self.current}
+        return {"current": self.current, "last_layer": self.last_layer}
 
     def load_state_dict(self, state):
         self.current = float(state["current"])
+        self.last_layer = state.get("last_layer")

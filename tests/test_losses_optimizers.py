@@ -74,3 +74,61 @@ def test_step_schedule_and_lr_validation():
         Adam({"weights": -1})
     with pytest.raises(ValueError, match="groups"):
         Adam({"bias": 0.1})
+
+
+def test_gradient_clipping_rescales_each_array_to_max_norm():
+    p = [{"w": np.zeros(4)}]
+    opt = SGD(1.0, max_grad_norm=0.2)
+    opt.step(p, [{"w": np.array([3.0, 4.0, 0.0, 0.0])}])        # norm 5 -> 0.2
+    np.testing.assert_allclose(p[0]["w"], [-0.12, -0.16, 0, 0])
+    opt.step(p, [{"w": np.array([0.01, 0.0, 0.0, 0.0])}])       # below the bound: unchanged
+    np.testing.assert_allclose(p[0]["w"], [-0.13, -0.16, 0, 0])
+    with pytest.raises(ValueError, match="max_grad_norm"):
+        Adam(0.1, max_grad_norm=-1)
+
+
+class _FakeNet:
+    """The two attributes WeightBumping uses: params and n_layers (+ params_changed)."""
+
+    def __init__(self, sizes):
+        self.params = [{"w": np.zeros((3, n))} for n in sizes]
+        self.n_layers = len(sizes)
+        self.changed = 0
+
+    def params_changed(self):
+        self.changed += 1
+
+
+class _Record:
+    def __init__(self, layers):
+        self.layers = [np.zeros((layers[0].shape[0], 3))] + layers
+        self.n_valid = layers[0].shape[0]
+
+
+def test_weight_bumping_reference_semantics():
+    from brian2learn.learning_rules import WeightBumping
+    inf = np.inf
+    net = _FakeNet([4, 2])
+    bump = WeightBumping(1e-3, (0.3, 0.0))
+    # hidden: 2 of 8 entries silent (25 % <= 30 %): fine; output: one silent entry -> bump output only,
+    # every neuron that missed a spike for at least one sample
+    hidden = np.array([[1, inf, 1, 1], [1, inf, 1, 1.0]])
+    out = np.array([[1, 2], [inf, 2.0]])
+    assert bump(net, _Record([hidden, out]))
+    np.testing.assert_array_equal(net.params[0]["w"], 0)
+    np.testing.assert_array_equal(net.params[1]["w"][:, 0], 1e-3)
+    np.testing.assert_array_equal(net.params[1]["w"][:, 1], 0)
+    # same layer again: the bump doubles
+    assert bump(net, _Record([hidden, out]))
+    np.testing.assert_allclose(net.params[1]["w"][:, 0], 3e-3)
+    # hidden too silent (50 %): only the foremost layer is bumped, and the bump restarts at its value
+    hidden2 = np.array([[inf, inf, 1, 1], [inf, inf, 1, 1.0]])
+    assert bump(net, _Record([hidden2, out]))
+    np.testing.assert_allclose(net.params[0]["w"][:, :2], 1e-3)
+    np.testing.assert_array_equal(net.params[0]["w"][:, 2:], 0)
+    np.testing.assert_allclose(net.params[1]["w"][:, 0], 3e-3)
+    # nothing silent: no bump, state resets
+    assert not bump(net, _Record([np.ones((2, 4)), np.ones((2, 2))]))
+    assert bump.last_layer is None and bump.skip_step
+    with pytest.raises(ValueError, match="max_silent"):
+        WeightBumping(1e-3, (1.5, 0.0))
