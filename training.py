@@ -19,7 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .learning_rules.losses import LOSSES, predict
-from .learning_rules.optimizers import StepLR
+from .learning_rules.optimizers import StepLR, param_group
 from .learning_rules.spike_time_gradient import SpikeTimeGradient
 
 __all__ = ["Trainer", "atomic_write_bytes"]
@@ -63,10 +63,12 @@ class Trainer:
     optimizer : learning_rules.optimizers.Adam / SGD;  schedule : (step_size, gamma) or None
     loss : 'ce' (TTFS cross-entropy) or 'mse' (shift-invariant MSE);  loss_kwargs : xi / delta
     bumping : learning_rules.WeightBumping or None;  seed : data order
+    trainable : the parameter groups that learn, ('weights', 'delays') by default; ('delays',) is
+        delay-only training (weights stay bit-identical), ('weights',) freezes the delays
     """
 
     def __init__(self, network, train, test=None, optimizer=None, schedule=(20, 0.95), loss="ce",
-                 loss_kwargs=None, bumping=None, seed=0, progress=True):
+                 loss_kwargs=None, bumping=None, seed=0, progress=True, trainable=("weights", "delays")):
         from .learning_rules.optimizers import Adam
 
         self.net = network
@@ -83,6 +85,17 @@ class Trainer:
         self.rule = SpikeTimeGradient(network.model)
         self.optimizer = optimizer if optimizer is not None else Adam(0.01)
         self.schedule = StepLR(self.optimizer, *schedule) if schedule else None
+        trainable = (trainable,) if isinstance(trainable, str) else tuple(trainable)
+        unknown = set(trainable) - {"weights", "delays"}
+        if unknown or not trainable:
+            raise ValueError(f"trainable must name 'weights' and/or 'delays', got {trainable!r}")
+        if "delays" in trainable and not network.delay_config.kinds and trainable == ("delays",):
+            raise ValueError("trainable=('delays',) but the network has no delays; build it with "
+                             "delays='synaptic' (or 'axonal' / 'dendritic')")
+        if bumping is not None and "weights" not in trainable:
+            raise ValueError("weight bumping changes weights, but trainable excludes 'weights' "
+                             "(delay-only training): pass bumping=None")
+        self.trainable = trainable
         self.bumping = bumping
         self.rng = np.random.default_rng(seed)
         self.epoch = 0
@@ -107,6 +120,7 @@ class Trainer:
         dL_full = np.zeros_like(record.output)
         dL_full[:n] = dL / n
         grads, _ = self.rule.backward(self.net, record, dL_full)
+        grads = [{k: g for k, g in gl.items() if param_group(k) in self.trainable} for gl in grads]
         self.optimizer.step(self.net.params, grads)
         for p in self.net.params:
             self.net.delay_config.clip(p)

@@ -1,5 +1,15 @@
 """Datasets (generated locally or read from the original files) and spike-time encoders."""
-from .encoding import ttfs_linear
+from .encoding import ttfs_latency, ttfs_linear
+from .idx import DatasetError, load_fashion_mnist, load_idx_dataset, load_mnist, read_idx
 from .yinyang import yin_yang
 
-__all__ = ["yin_yang", "ttfs_linear"]
+__all__ = [
+    "yin_yang",
+    "ttfs_linear",
+    "ttfs_latency",
+    "DatasetError",
+    "read_idx",
+    "load_idx_dataset",
+    "load_mnist",
+    "load_fashion_mnist",
+]

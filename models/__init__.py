@@ -2,5 +2,7 @@
 from .delays import DELAY_KINDS, DelayConfig, delivery_steps
 from .lif import LIF
 from .network import LayeredNetwork, TrialRecord
+from .weights import normal, relative_to_threshold, ternary
 
-__all__ = ["LIF", "DelayConfig", "DELAY_KINDS", "delivery_steps", "LayeredNetwork", "TrialRecord"]
+__all__ = ["LIF", "DelayConfig", "DELAY_KINDS", "delivery_steps", "LayeredNetwork", "TrialRecord",
+           "normal", "ternary", "relative_to_threshold"]

@@ -35,6 +35,7 @@ from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch
 
 from .delays import EXACT_DELIVERY, DelayConfig, delivery_steps
 from .lif import LIF
+from .weights import make_init
 
 __all__ = ["LayeredNetwork", "TrialRecord"]
 
@@ -88,9 +89,11 @@ def _as_time_float(name, value, time_unit):
     raise TypeError(f"{name} must be a Brian2 time quantity (e.g. {name}=0.05*ms), got {value!r}")
 
 
-def _normal_init(spec, n_pre, n_post, rng):
-    mean, std = spec
-    return mean + std * rng.standard_normal((n_pre, n_post))
+def _initial_weights(spec, n_pre, n_post, rng):
+    w = np.asarray(make_init(spec)(rng, n_pre, n_post), dtype=float)
+    if w.shape != (n_pre, n_post) or not np.all(np.isfinite(w)):
+        raise ValueError(f"weight init {spec!r} must give finite weights of shape {(n_pre, n_post)}")
+    return w
 
 
 class LayeredNetwork:
@@ -104,7 +107,8 @@ class LayeredNetwork:
     delays : DelayConfig, or a kind string such as 'synaptic' or 'axonal+dendritic' (None: none)
     n_bias : int or sequence (per projection): bias sources that fire at `bias_times`
     bias_times : Quantity, one time or one per projection
-    weight_init : sequence of (mean, std) per projection, in weight units
+    weight_init : sequence, per projection, of (mean, std) (normal, in weight units) or an init from
+                  models.weights (normal, ternary, ...)
     batch_size : int, B copies simulated at once
     dt : Quantity, time step;  duration : Quantity, trial length (a multiple of dt)
     seed : int, fixes the initial parameters
@@ -159,7 +163,7 @@ class LayeredNetwork:
         self.params = []
         for l in range(L):
             n_pre, n_post = self.n_pre(l), self.layer_sizes[l]
-            p = {"w": _normal_init(self.weight_init[l], n_pre, n_post, self.rng)}
+            p = {"w": _initial_weights(self.weight_init[l], n_pre, n_post, self.rng)}
             p.update(self.delay_config.init_params(n_pre, n_post, self.rng))
             self.params.append(p)
         self._brian = None
