@@ -309,6 +309,9 @@ class LayeredNetwork:
         return br["src_vars"], br["lif_vars"], br["syn_vars"]
 
     def _broadcast_params(self):
+        """Copy the master parameters into the B batch copies, only the parts that changed.
+
+        Returns True if the delays changed (the spike queues must then be re-prepared)."""
         br = self._brian
         _, _, syn_vars = self._arrays()
         w_flat = np.concatenate([p["w"].ravel() for p in self.params])
@@ -317,22 +320,30 @@ class LayeredNetwork:
             raise FloatingPointError("a weight became NaN or inf; lower the learning rate or check the loss")
         if not np.all(np.isfinite(d_flat)) or np.any(d_flat < 0):
             raise FloatingPointError("a delay became negative, NaN or inf; clip delays or use reparam")
-        steps = delivery_steps(d_flat, self.dt)
+        last = br.setdefault("last_broadcast", {})
+        w_new = "w" not in last or not np.array_equal(last["w"], w_flat)
+        d_new = "d" not in last or not np.array_equal(last["d"], d_flat)
         tu, dt_s = br["tu"], self.dt * br["tu"]
+        steps = [k * dt_s for k in delivery_steps(d_flat, self.dt)] if d_new else None
+        d_scaled = d_flat * tu
         for name, (syn, arrs, brian_delays, idx) in syn_vars.items():
-            arrs["w"][:] = w_flat[idx]
-            arrs["delay_exact"][:] = d_flat[idx] * tu
-            for pathway_delays, k in zip(brian_delays, steps):
-                pathway_delays[:] = k[idx] * dt_s
+            # scale on the master arrays, then gather into the copies without temporaries
+            if w_new:
+                np.take(w_flat, idx, out=arrs["w"])
+            if d_new:
+                np.take(d_scaled, idx, out=arrs["delay_exact"])
+                for pathway_delays, k in zip(brian_delays, steps):
+                    np.take(k, idx, out=pathway_delays)
+        last["w"], last["d"] = w_flat, d_flat
         self._dirty = False
+        return d_new
 
     def _start_trial(self, t0, inputs):
         """Load inputs (n_valid, n_in) in tau_s units for a trial starting at t0 (seconds)."""
         br = self._brian
         srcv, lifv, syn_vars = self._arrays()
         B, tu, lay = self.batch_size, br["tu"], br["layout"]
-        if self._dirty:
-            self._broadcast_params()
+        delays_changed = self._broadcast_params() if self._dirty else False
         t_in = np.full((B, lay["n_src"]), np.inf)
         t_in[:len(inputs), :self.n_inputs] = inputs
         for l, nb in enumerate(self.n_bias):
@@ -344,11 +355,18 @@ class LayeredNetwork:
         srcv["_spikespace"][-1] = 0
         self.model.reset_state(lifv)
         lifv["_spikespace"][-1] = 0
+        empty = br.setdefault("empty_queues", {})
         for name, (syn, _, _, _) in syn_vars.items():
             for path in EXACT_DELIVERY:
                 pathway = getattr(syn, path)
-                pathway.queue._restore_from_full_state(None)  # drop events still in flight
-                pathway.initialise_queue()                    # and take the current delays
+                key = (name, path)
+                if delays_changed or key not in empty:
+                    pathway.queue._restore_from_full_state(None)  # drop events still in flight
+                    pathway.initialise_queue()                    # and take the current delays (costly)
+                    n = len(pathway.queue._full_state()[1])
+                    empty[key] = (0, [[] for _ in range(n)])
+                else:
+                    pathway.queue._restore_from_full_state(empty[key])  # same delays: only empty it
 
     def _read_record(self, t0, n_valid):
         br = self._brian

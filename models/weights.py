@@ -29,10 +29,11 @@ class _Init:
         return f"{self.name}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
 
 
-def _check(name, value, positive=False):
+def _check(name, value, positive=False, nonnegative=False):
     v = float(value)
-    if not np.isfinite(v) or (positive and v <= 0):
-        raise ValueError(f"{name} must be a finite{' positive' if positive else ''} number, got {value!r}")
+    if not np.isfinite(v) or (positive and v <= 0) or (nonnegative and v < 0):
+        kind = " positive" if positive else " non-negative" if nonnegative else ""
+        raise ValueError(f"{name} must be a finite{kind} number, got {value!r}")
     return v
 
 
@@ -46,12 +47,12 @@ def _ternary(rng, shape, mean, std, w0):
 
 def normal(mean, std):
     """w ~ N(mean, std)."""
-    return _Init("normal", _normal, mean=_check("mean", mean), std=_check("std", std, positive=True))
+    return _Init("normal", _normal, mean=_check("mean", mean), std=_check("std", std, nonnegative=True))
 
 
 def ternary(mean, std, w0=1.0):
     """w in {-w0, 0, +w0}: a normal sample N(mean, std), rounded and clamped to {-1, 0, 1}, times w0."""
-    return _Init("ternary", _ternary, mean=_check("mean", mean), std=_check("std", std, positive=True),
+    return _Init("ternary", _ternary, mean=_check("mean", mean), std=_check("std", std, nonnegative=True),
                  w0=_check("w0", w0, positive=True))
 
 
