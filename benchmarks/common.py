@@ -1,0 +1,41 @@
+"""Shared by the benchmark scripts: machine description and atomic, mergeable results files."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import shlex
+import sys
+
+
+def machine():
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu or platform.processor()}, {os.cpu_count()} cores, {platform.system()}, Python {platform.python_version()}"
+
+
+def command(script, argv=None):
+    """The command line that produced a result, relative to the repository root."""
+    return "python " + shlex.join([os.path.relpath(script)] + (argv if argv is not None else sys.argv[1:]))
+
+
+def write_results(path, new, update):
+    """Write `new` to path atomically; with update, merge into what is there (under a file lock)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = {}
+        if update and os.path.exists(path):
+            with open(path) as f:
+                results = json.load(f)
+        results.update(new)
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(results, f, indent=1)
+        os.replace(tmp, path)
+    return results

@@ -1,0 +1,107 @@
+"""Delay-only vs weight training on MNIST / Fashion-MNIST (Grappolini & Subramoney, ICONS 2023).
+
+    python benchmarks/delay_only.py                                  # the full comparison (long)
+    python benchmarks/delay_only.py --cells mnist/delays/normal --n-train 10000 --epochs 3 --seeds 0 --update
+
+Cells are "<dataset>/<training>/<weights>" with dataset in {mnist, fashion}, training in
+{delays, weights, both} and weights in {normal, ternary} (ternary only with delay training).
+Writes benchmarks/results/delay_only.json = {"<cell>": {"test_acc_mean", "test_acc_std", "seeds",
+"epochs", "n_trainable", "hidden", "n_train", "n_test", "per_seed", "partial", "command",
+"machine"}, "epoch_seconds": {"runtime-cython/<hidden>": median seconds per epoch of 60,000
+samples, extrapolated from the measured seconds per sample when --n-train is smaller}, "machine"}.
+Data: the original IDX files (--data-dir, default ../shared/datasets next to the repository, else
+the download cache). A cell with fewer than 60,000 training samples, fewer epochs than --full-epochs
+or fewer than 3 seeds is labelled partial.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import command, machine, write_results  # noqa: E402
+
+from brian2learn.experiments.delay_only import build  # noqa: E402
+
+ALL_CELLS = [f"{d}/{t}/{w}" for d in ("mnist", "fashion") for t, w in
+             (("delays", "normal"), ("delays", "ternary"), ("weights", "normal"))]
+SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets")
+
+
+def run_cell(cell, seed, args):
+    dataset, training, weights = cell.split("/")
+    trainer, cfg = build(dataset, training, weights, seed=seed, data_dir=args.data_dir, n_train=args.n_train,
+                         n_test=args.n_test, progress=False, hidden=args.hidden)
+    secs, curve = [], {}
+    for e in range(args.epochs):
+        row = trainer.train_epoch()
+        secs.append(row["epoch_seconds"] / len(trainer.train[0]))
+        acc, _, _ = trainer.evaluate()
+        curve[e + 1] = acc
+        print(f"  {cell} seed {seed} epoch {e + 1}: train {row['train_acc']:.4f} test {acc:.4f} "
+              f"({row['epoch_seconds']:.0f} s)", flush=True)
+    return dict(seed=seed, test_acc=acc, curve=curve, sec_per_sample=secs, n_trainable=cfg["n_trainable"],
+                n_train=len(trainer.train[0]), n_test=len(trainer.test[0]))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cells", nargs="*", default=ALL_CELLS)
+    p.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--full-epochs", type=int, default=20, help="epochs of an unlabelled (complete) run")
+    p.add_argument("--hidden", type=int, default=350)
+    p.add_argument("--n-train", type=int, default=None)
+    p.add_argument("--n-test", type=int, default=None)
+    p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
+    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "delay_only.json"))
+    p.add_argument("--update", action="store_true", help="merge into an existing results file")
+    args = p.parse_args(argv)
+    for cell in args.cells:
+        parts = cell.split("/")
+        if len(parts) != 3 or parts[0] not in ("mnist", "fashion") or parts[1] not in ("delays", "weights", "both") \
+                or parts[2] not in ("normal", "ternary"):
+            p.error(f"bad cell {cell!r}: use <mnist|fashion>/<delays|weights|both>/<normal|ternary>")
+    results = {}
+    for cell in args.cells:
+        runs = []
+        for seed in args.seeds:
+            t0 = time.perf_counter()
+            runs.append(run_cell(cell, seed, args))
+            print(f"{cell} seed {seed}: test acc {runs[-1]['test_acc']:.4f} ({time.perf_counter() - t0:.0f} s)",
+                  flush=True)
+        accs = np.array([r["test_acc"] for r in runs])
+        short = []
+        if runs[0]["n_train"] < 60000:
+            short.append(f"{runs[0]['n_train']} of 60000 training samples")
+        if runs[0]["n_test"] < 10000:
+            short.append(f"{runs[0]['n_test']} of 10000 test samples")
+        if args.epochs < args.full_epochs:
+            short.append(f"{args.epochs} of {args.full_epochs} epochs")
+        if len(args.seeds) < 3:
+            short.append(f"{len(args.seeds)} seed(s) of 3")
+        sec = float(np.median([s for r in runs for s in r["sec_per_sample"]]))
+        new = {cell: {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": args.seeds,
+                      "epochs": args.epochs, "n_trainable": runs[0]["n_trainable"], "hidden": args.hidden,
+                      "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
+                      "seconds_per_training_sample": sec,
+                      "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]}
+                                   for r in runs},
+                      "partial": "; ".join(short) if short else False,
+                      "command": command(__file__, argv), "machine": machine()},
+               "machine": machine()}
+        if cell.endswith("delays/normal"):
+            key = f"runtime-cython/784-{args.hidden}-10 delay-only"
+            new["epoch_seconds"] = {key: sec * 60000}
+            new["epoch_seconds_note"] = ("seconds per training sample (median over epochs, Brian2 run + exact "
+                                         "gradient + Adam) x 60000; measured by: " + command(__file__, argv))
+        results = write_results(args.out, new, update=args.update or bool(results))
+    print({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v) for k, v in results.items()})
+
+
+if __name__ == "__main__":
+    main()
