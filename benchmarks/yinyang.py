@@ -18,29 +18,19 @@ the first epoch (code generation) excluded.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
-import platform
-import shlex
 import sys
 import time
 
 import numpy as np
 
-from brian2learn.experiments.yinyang import CONFIGS, build
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import command, machine, write_results  # noqa: E402
+
+from brian2learn.experiments.yinyang import CONFIGS, build  # noqa: E402
 
 REFERENCE_EPOCHS = 300
-
-
-def machine():
-    cpu = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu or platform.processor()}, {os.cpu_count()} cores, {platform.system()}, Python {platform.python_version()}"
 
 
 def run_one(config, seed, epochs):
@@ -60,23 +50,6 @@ def run_one(config, seed, epochs):
                 settings={k: cfg[k] for k in ("hidden", "delays", "lr", "loss", "dt", "duration", "batch_size")})
 
 
-def write_results(path, new, update):
-    """Write `new` to path atomically; with update, merge into what is there (under a file lock)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        results = {}
-        if update and os.path.exists(path):
-            with open(path) as f:
-                results = json.load(f)
-        results.update(new)
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(results, f, indent=1)
-        os.replace(tmp, path)
-    return results
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--configs", nargs="*", default=list(CONFIGS))
@@ -87,7 +60,7 @@ def main(argv=None):
     p.add_argument("--timing", action="store_true",
                    help="also write the file's epoch_seconds (run alone on an idle machine)")
     args = p.parse_args(argv)
-    command = "python " + shlex.join([os.path.relpath(__file__)] + (argv if argv is not None else sys.argv[1:]))
+    cmd = command(__file__, argv)
     results = {}
     for config in args.configs:
         runs = []
@@ -108,7 +81,7 @@ def main(argv=None):
                                           "median_epoch_seconds": float(np.median(r["epoch_seconds"][1:] or r["epoch_seconds"])),
                                           "test_acc_every_10_epochs": r["curve"]}
                          for r in runs},
-            "command": command, "machine": machine(),
+            "command": cmd, "machine": machine(),
             "partial": (f"{args.epochs} of the reference {REFERENCE_EPOCHS} epochs"
                         if args.epochs < REFERENCE_EPOCHS else False),
         }
@@ -116,7 +89,7 @@ def main(argv=None):
         if args.timing and config == "4-30-3 W+synaptic":
             secs = [s for r in runs for s in r["epoch_seconds"][1:]]
             new["epoch_seconds"] = {"runtime-cython": float(np.median(secs))}
-            new["epoch_seconds_command"] = command
+            new["epoch_seconds_command"] = cmd
         new["machine"] = machine()
         results = write_results(args.out, new, update=args.update or bool(results))
     print(json.dumps({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v)
