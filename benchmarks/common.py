@@ -25,7 +25,9 @@ def command(script, argv=None):
 
 
 def write_results(path, new, update):
-    """Write `new` to path atomically; with update, merge into what is there (under a file lock)."""
+    """Write `new` to path atomically; with update, merge into what is there (under a file lock).
+
+    "epoch_seconds" entries are merged key by key (one timing per device/network)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -33,7 +35,11 @@ def write_results(path, new, update):
         if update and os.path.exists(path):
             with open(path) as f:
                 results = json.load(f)
-        results.update(new)
+        for key, value in new.items():
+            if key == "epoch_seconds" and isinstance(results.get(key), dict):
+                results[key] = {**results[key], **value}
+            else:
+                results[key] = value
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
             json.dump(results, f, indent=1)

@@ -5,7 +5,8 @@
 
 Cells are "<dataset>/<training>/<weights>" with dataset in {mnist, fashion}, training in
 {delays, weights, both} and weights in {normal, ternary} (ternary only with delay training).
-Writes benchmarks/results/delay_only.json = {"<cell>": {"test_acc_mean", "test_acc_std", "seeds",
+Writes benchmarks/results/delay_only.json = {"<cell>" (784-350-10; other hidden sizes h as
+"<cell>@784-<h>-10"): {"test_acc_mean", "test_acc_std", "seeds",
 "epochs", "n_trainable", "hidden", "n_train", "n_test", "per_seed", "partial", "command",
 "machine"}, "epoch_seconds": {"runtime-cython/<hidden>": median seconds per epoch of 60,000
 samples, extrapolated from the measured seconds per sample when --n-train is smaller}, "machine"}.
@@ -85,7 +86,8 @@ def main(argv=None):
         if len(args.seeds) < 3:
             short.append(f"{len(args.seeds)} seed(s) of 3")
         sec = float(np.median([s for r in runs for s in r["sec_per_sample"]]))
-        new = {cell: {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": args.seeds,
+        key = cell if args.hidden == 350 else f"{cell}@784-{args.hidden}-10"
+        new = {key: {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": args.seeds,
                       "epochs": args.epochs, "n_trainable": runs[0]["n_trainable"], "hidden": args.hidden,
                       "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
                       "seconds_per_training_sample": sec,
@@ -95,8 +97,7 @@ def main(argv=None):
                       "command": command(__file__, argv), "machine": machine()},
                "machine": machine()}
         if cell.endswith("delays/normal"):
-            key = f"runtime-cython/784-{args.hidden}-10 delay-only"
-            new["epoch_seconds"] = {key: sec * 60000}
+            new["epoch_seconds"] = {f"runtime-cython/784-{args.hidden}-10 delay-only": sec * 60000}
             new["epoch_seconds_note"] = ("seconds per training sample (median over epochs, Brian2 run + exact "
                                          "gradient + Adam) x 60000; measured by: " + command(__file__, argv))
         results = write_results(args.out, new, update=args.update or bool(results))
