@@ -10,16 +10,17 @@ Settings (tau_s units unless stated; every entry of DEFAULTS can be overridden):
 - LIF tau_s = 5 ms, tau_m = 2 tau_s (closed-form ratio of the foundation);
 - pixels -> latency code, 3 levels over a window of 2 tau_s (10 ms; the reference used 3 levels in
   10 steps of 1 ms), dark pixels (intensity 0) silent;
-- synaptic delays in [0, d_max = 2 tau_s], initialised uniformly-ish N(1, 0.5) clipped, trained with
-  Adam (amsgrad) lr 0.01, batch 32 (reference values);
+- synaptic delays in [0, d_max = 2 tau_s], initialised N(1, 0.5) clipped, trained with Adam
+  (amsgrad), batch 32 (reference values), lr 0.03 (reference 0.01; measured here on 2000 MNIST
+  images, 2 epochs, TTFS cross-entropy: test 75.6 % at lr 0.03 and 75.5 % at 0.1);
 - fixed weights in units of `relative_to_threshold(model)` (1 = one PSP reaching threshold at its
   peak). The reference's readout was not time-to-first-spike, and its output init (negative mean)
   leaves a TTFS output layer silent, so the values are ours: hidden N(0.008, 0.05), output
   N(0.06, 0.1) for 'normal' (measured on MNIST: 48 % of hidden and 99 % of output neurons fire
   before training); ternary: round and clamp N(mean / w0, std / w0) to {-1, 0, 1}, times
   w0 = 0.1 (hidden) and 0.2 (output) threshold units, same means and stds (47 % / 99 % fire);
-- loss: shift-invariant MSE (delta = 0.2 tau_s): it never pushes wrong outputs into silence, which
-  matters when the weights are frozen and weight bumping is therefore unavailable.
+- loss: TTFS cross-entropy (xi = 0.2). Measured on 2000 MNIST images, 2 epochs, lr 0.01: test
+  66.9 % with it against 46.3 % with the shift-invariant MSE; only ~4 % of output spikes go missing.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ TRAINING = {"delays": ("delays",), "weights": ("weights",), "both": ("weights", 
 WEIGHTS = ("normal", "ternary")
 
 DEFAULTS = dict(hidden=350, batch_size=32, dt=0.05, duration=8.0, tau_s=5 * ms, window=2.0, levels=3,
-                d_max=2.0, delay_init=(1.0, 0.5), lr=0.01, amsgrad=True, loss="mse",
+                d_max=2.0, delay_init=(1.0, 0.5), lr=0.03, amsgrad=True, loss="ce",
                 normal=((0.008, 0.05), (0.06, 0.1)), ternary=((0.1, 0.008, 0.05), (0.2, 0.06, 0.1)))
 
 
