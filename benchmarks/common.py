@@ -27,7 +27,7 @@ def command(script, argv=None):
 def write_results(path, new, update):
     """Write `new` to path atomically; with update, merge into what is there (under a file lock).
 
-    "epoch_seconds" entries are merged key by key (one timing per device/network)."""
+    "epoch_seconds*" dict entries are merged key by key (one timing per device/network)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -36,7 +36,7 @@ def write_results(path, new, update):
             with open(path) as f:
                 results = json.load(f)
         for key, value in new.items():
-            if key == "epoch_seconds" and isinstance(results.get(key), dict):
+            if key.startswith("epoch_seconds") and isinstance(results.get(key), dict) and isinstance(value, dict):
                 results[key] = {**results[key], **value}
             else:
                 results[key] = value

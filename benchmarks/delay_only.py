@@ -2,6 +2,7 @@
 
     python benchmarks/delay_only.py                                  # the full comparison (long)
     python benchmarks/delay_only.py --cells mnist/delays/normal --n-train 10000 --epochs 3 --seeds 0 --update
+    python benchmarks/delay_only.py --cells mnist/delays/normal --n-train 960 --n-test 64 --epochs 2 --seeds 0 --timing --update
 
 Cells are "<dataset>/<training>/<weights>" with dataset in {mnist, fashion}, training in
 {delays, weights, both} and weights in {normal, ternary} (ternary only with delay training).
@@ -9,7 +10,8 @@ Writes benchmarks/results/delay_only.json = {"<cell>" (784-350-10; other hidden 
 "<cell>@784-<h>-10"): {"test_acc_mean", "test_acc_std", "seeds",
 "epochs", "n_trainable", "hidden", "n_train", "n_test", "per_seed", "partial", "command",
 "machine"}, "epoch_seconds": {"runtime-cython/<hidden>": median seconds per epoch of 60,000
-samples, extrapolated from the measured seconds per sample when --n-train is smaller}, "machine"}.
+samples, extrapolated from the measured seconds per sample when --n-train is smaller; written only
+by a --timing run, which writes no accuracies}, "machine"}.
 Data: the original IDX files (--data-dir, default ../shared/datasets next to the repository, else
 the download cache). A cell with fewer than 60,000 training samples, fewer epochs than --full-epochs
 or fewer than 3 seeds is labelled partial.
@@ -61,6 +63,9 @@ def main(argv=None):
     p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "delay_only.json"))
     p.add_argument("--update", action="store_true", help="merge into an existing results file")
+    p.add_argument("--timing", action="store_true",
+                   help="write only the epoch_seconds of delays/normal cells (run alone on an idle machine), "
+                        "not their accuracy")
     args = p.parse_args(argv)
     for cell in args.cells:
         parts = cell.split("/")
@@ -96,10 +101,14 @@ def main(argv=None):
                       "partial": "; ".join(short) if short else False,
                       "command": command(__file__, argv), "machine": machine()},
                "machine": machine()}
-        if cell.endswith("delays/normal"):
-            new["epoch_seconds"] = {f"runtime-cython/784-{args.hidden}-10 delay-only": sec * 60000}
+        if args.timing:
+            new = {"machine": machine()}
+        if args.timing and cell.endswith("delays/normal"):
+            tkey = f"runtime-cython/784-{args.hidden}-10 delay-only"
+            new["epoch_seconds"] = {tkey: sec * 60000}
+            new["epoch_seconds_commands"] = {tkey: command(__file__, argv)}
             new["epoch_seconds_note"] = ("seconds per training sample (median over epochs, Brian2 run + exact "
-                                         "gradient + Adam) x 60000; measured by: " + command(__file__, argv))
+                                         "gradient + Adam) x 60000")
         results = write_results(args.out, new, update=args.update or bool(results))
     print({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v) for k, v in results.items()})
 
