@@ -13,7 +13,7 @@ an existing file (so several processes can share the work). A config run with fe
 reference 300 epochs is labelled partial. Timings are wall-clock seconds of `Trainer.train_epoch`
 (the Brian2 run with the learning rule at every trial boundary); the file's "epoch_seconds" is
 only written by a `--timing` run of "4-30-3 W+synaptic" (no other process should run meanwhile),
-the first epoch (code generation) excluded.
+the first epoch (code generation) excluded; a timing run writes no accuracies.
 """
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def main(argv=None):
             "partial": (f"{args.epochs} of the reference {REFERENCE_EPOCHS} epochs"
                         if args.epochs < REFERENCE_EPOCHS else False),
         }
-        new = {config: entry}
+        new = {config: entry} if not args.timing else {}   # a timing run writes no accuracies
         if args.timing and config == "4-30-3 W+synaptic":
             secs = [s for r in runs for s in r["epoch_seconds"][1:]]
             new["epoch_seconds"] = {"runtime-cython": float(np.median(secs))}
