@@ -89,7 +89,7 @@ class Trainer:
         unknown = set(trainable) - {"weights", "delays"}
         if unknown or not trainable:
             raise ValueError(f"trainable must name 'weights' and/or 'delays', got {trainable!r}")
-        if "delays" in trainable and not network.delay_config.kinds and trainable == ("delays",):
+        if trainable == ("delays",) and not network.delay_config.kinds:
             raise ValueError("trainable=('delays',) but the network has no delays; build it with "
                              "delays='synaptic' (or 'axonal' / 'dendritic')")
         if bumping is not None and "weights" not in trainable:

@@ -24,7 +24,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import command, machine, write_results  # noqa: E402
 
 from brian2learn.models import LIF, DelayConfig, LayeredNetwork  # noqa: E402
-from brian2learn.models.delays import EXACT_DELIVERY  # noqa: E402
 
 
 def median_time(fn, repeat):
@@ -59,14 +58,8 @@ def measure(hidden, batch, repeat):
         touch("synaptic")
         net._broadcast_params()
 
-    def prepare():
-        for syn, _ in br["synapses"].values():
-            for path in EXACT_DELIVERY:
-                pw = getattr(syn, path)
-                pw.queue._restore_from_full_state(None)
-                pw.initialise_queue()
-
-    tw, td, tq = median_time(weights, repeat), median_time(delays, repeat), median_time(prepare, repeat)
+    tw, td = median_time(weights, repeat), median_time(delays, repeat)
+    tq = median_time(lambda: net._reset_queues(reprepare=True), repeat)
     n_syn = sum(len(syn) for syn, _ in br["synapses"].values())
     nbytes = sum(v.get_value().nbytes for syn, _ in br["synapses"].values()
                  for k, v in syn.variables.items() if hasattr(v, "get_value") and getattr(v, "size", 0) == len(syn))

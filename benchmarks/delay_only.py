@@ -28,9 +28,10 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import command, machine, write_results  # noqa: E402
 
-from brian2learn.experiments.delay_only import build  # noqa: E402
+from brian2learn.experiments.delay_only import TRAINING, WEIGHTS, build  # noqa: E402
 
-ALL_CELLS = [f"{d}/{t}/{w}" for d in ("mnist", "fashion") for t, w in
+DATASETS = ("mnist", "fashion")
+ALL_CELLS = [f"{d}/{t}/{w}" for d in DATASETS for t, w in
              (("delays", "normal"), ("delays", "ternary"), ("weights", "normal"))]
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets")
 
@@ -69,9 +70,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     for cell in args.cells:
         parts = cell.split("/")
-        if len(parts) != 3 or parts[0] not in ("mnist", "fashion") or parts[1] not in ("delays", "weights", "both") \
-                or parts[2] not in ("normal", "ternary"):
-            p.error(f"bad cell {cell!r}: use <mnist|fashion>/<delays|weights|both>/<normal|ternary>")
+        if len(parts) != 3 or parts[0] not in DATASETS or parts[1] not in TRAINING or parts[2] not in WEIGHTS:
+            p.error(f"bad cell {cell!r}: use <{'|'.join(DATASETS)}>/<{'|'.join(TRAINING)}>/<{'|'.join(WEIGHTS)}>")
     results = {}
     for cell in args.cells:
         runs = []
@@ -100,10 +100,10 @@ def main(argv=None):
                       "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]}
                                    for r in runs},
                       "partial": "; ".join(short) if short else False,
-                      "command": command(__file__, argv), "machine": machine()},
-               "machine": machine()}
-        if args.timing:
-            new = {"machine": machine()}
+                      "command": command(__file__, argv), "machine": machine()}}
+        if args.timing:   # a timing run writes no accuracies
+            new = {}
+        new["machine"] = machine()
         if args.timing and cell.endswith("delays/normal"):
             tkey = f"runtime-cython/784-{args.hidden}-10 delay-only"
             new["epoch_seconds"] = {tkey: sec * 60000}

@@ -26,7 +26,6 @@ Settings (tau_s units unless stated; every entry of DEFAULTS can be overridden):
 """
 from __future__ import annotations
 
-import numpy as np
 from brian2 import ms
 
 from ..datasets import load_idx_dataset, ttfs_latency

@@ -55,18 +55,20 @@ class SpikeTimeGradient:
                 "(implement kernel(x) and kernel_derivative(x) and list 'psp_kernel' in `provides`)")
         self.model = model
 
+    def _causal_kernels(self, x):
+        """k(x) and k'(x) for the time since arrival x = T - t~, zero where the input is not causal."""
+        with np.errstate(invalid="ignore"):
+            causal = np.isfinite(x) & (x > 0)
+        xs = np.where(causal, x, 0.0)
+        return (np.where(causal, self.model.kernel(xs), 0.0),
+                np.where(causal, self.model.kernel_derivative(xs), 0.0))
+
     def sensitivities(self, t_pre, T_post, W, D):
         """dT/dw and dT/dt~ for one projection, each (B, n_pre, n_post); zero where no gradient flows.
 
         t_pre (B, n_pre), T_post (B, n_post), W and D (n_pre, n_post): plain floats, tau_s units.
         """
-        ta = t_pre[:, :, None] + D[None, :, :]
-        with np.errstate(invalid="ignore"):
-            x = T_post[:, None, :] - ta
-            causal = np.isfinite(x) & (x > 0)
-        xs = np.where(causal, x, 0.0)
-        k = np.where(causal, self.model.kernel(xs), 0.0)
-        kp = np.where(causal, self.model.kernel_derivative(xs), 0.0)
+        k, kp = self._causal_kernels(T_post[:, None, :] - (t_pre[:, :, None] + D[None, :, :]))
         slope = np.einsum("ij,bij->bj", W, kp)
         ok = np.isfinite(T_post) & (slope > self.min_slope)
         inv = np.where(ok, 1.0 / np.where(ok, slope, 1.0), 0.0)[:, None, :]
@@ -90,12 +92,7 @@ class SpikeTimeGradient:
         rows = np.arange(B)[:, None]
         tp = np.where(valid, t_pre[rows, idx], np.inf)                  # (B, A)
         Wg, Dg = W[idx], D[idx]                                          # (B, A, n_post)
-        with np.errstate(invalid="ignore"):
-            x = T_post[:, None, :] - (tp[:, :, None] + Dg)
-            causal = np.isfinite(x) & (x > 0)
-        xs = np.where(causal, x, 0.0)
-        k = np.where(causal, self.model.kernel(xs), 0.0)
-        kp = np.where(causal, self.model.kernel_derivative(xs), 0.0)
+        k, kp = self._causal_kernels(T_post[:, None, :] - (tp[:, :, None] + Dg))
         slope = np.einsum("baj,baj->bj", Wg, kp)
         ok = np.isfinite(T_post) & (slope > self.min_slope) & (delta != 0)
         scale = np.where(ok, delta / np.where(ok, slope, 1.0), 0.0)[:, None, :]   # delta_j / V'_j

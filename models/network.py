@@ -324,8 +324,9 @@ class LayeredNetwork:
         w_new = "w" not in last or not np.array_equal(last["w"], w_flat)
         d_new = "d" not in last or not np.array_equal(last["d"], d_flat)
         tu, dt_s = br["tu"], self.dt * br["tu"]
-        steps = [k * dt_s for k in delivery_steps(d_flat, self.dt)] if d_new else None
-        d_scaled = d_flat * tu
+        if d_new:
+            d_scaled = d_flat * tu
+            steps = [k * dt_s for k in delivery_steps(d_flat, self.dt)]
         for name, (syn, arrs, brian_delays, idx) in syn_vars.items():
             # scale on the master arrays, then gather into the copies without temporaries
             if w_new:
@@ -341,7 +342,7 @@ class LayeredNetwork:
     def _start_trial(self, t0, inputs):
         """Load inputs (n_valid, n_in) in tau_s units for a trial starting at t0 (seconds)."""
         br = self._brian
-        srcv, lifv, syn_vars = self._arrays()
+        srcv, lifv, _ = self._arrays()
         B, tu, lay = self.batch_size, br["tu"], br["layout"]
         delays_changed = self._broadcast_params() if self._dirty else False
         t_in = np.full((B, lay["n_src"]), np.inf)
@@ -355,18 +356,24 @@ class LayeredNetwork:
         srcv["_spikespace"][-1] = 0
         self.model.reset_state(lifv)
         lifv["_spikespace"][-1] = 0
+        self._reset_queues(reprepare=delays_changed)
+
+    def _reset_queues(self, reprepare):
+        """Drop the events still in flight; with reprepare, also make the queues take the current
+        delays (Brian2 reads them only then; costly for many synapses)."""
+        br = self._brian
         empty = br.setdefault("empty_queues", {})
-        for name, (syn, _, _, _) in syn_vars.items():
+        for name, (syn, _) in br["synapses"].items():
             for path in EXACT_DELIVERY:
                 pathway = getattr(syn, path)
                 key = (name, path)
-                if delays_changed or key not in empty:
-                    pathway.queue._restore_from_full_state(None)  # drop events still in flight
-                    pathway.initialise_queue()                    # and take the current delays (costly)
+                if reprepare or key not in empty:
+                    pathway.queue._restore_from_full_state(None)
+                    pathway.initialise_queue()
                     n = len(pathway.queue._full_state()[1])
                     empty[key] = (0, [[] for _ in range(n)])
                 else:
-                    pathway.queue._restore_from_full_state(empty[key])  # same delays: only empty it
+                    pathway.queue._restore_from_full_state(empty[key])
 
     def _read_record(self, t0, n_valid):
         br = self._brian
