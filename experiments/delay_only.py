@@ -14,8 +14,9 @@ Settings (tau_s units unless stated; every entry of DEFAULTS can be overridden):
   (amsgrad), batch 32 (reference values), lr 0.03 (reference 0.01; measured here on 2000 MNIST
   images, 2 epochs, TTFS cross-entropy: test 75.6 % at lr 0.03 and 75.5 % at 0.1);
 - fixed weights in units of `relative_to_threshold(model)` (1 = one PSP reaching threshold at its
-  peak). The reference's readout was not time-to-first-spike, and its output init (negative mean)
-  leaves a TTFS output layer silent, so the values are ours: hidden N(0.008, 0.05), output
+  peak). The reference's readout was not time-to-first-spike, and its output init (negative mean:
+  ~140 active hidden inputs x -0.0524 sum to about -7 thresholds; arithmetic, not run) would keep
+  a TTFS output layer silent, so the values are ours: hidden N(0.008, 0.05), output
   N(0.06, 0.1) for 'normal' (measured on MNIST: 48 % of hidden and 99 % of output neurons fire
   before training); ternary: round and clamp N(mean / w0, std / w0) to {-1, 0, 1}, times
   w0 = 0.1 (hidden) and 0.2 (output) threshold units, same means and stds (47 % / 99 % fire);
