@@ -67,7 +67,8 @@ def cmd_train(args):
         raise SystemExit(f"unknown experiment {args.experiment!r}; see `python -m brian2learn list`")
     os.makedirs(args.out, exist_ok=True)
     trainer, cfg = yinyang.build(args.config, seed=args.seed, n_train=args.n_train, n_test=args.n_test,
-                                 hidden=args.hidden, batch_size=args.batch_size, progress=not args.no_progress)
+                                 hidden=args.hidden, batch_size=args.batch_size, progress=not args.no_progress,
+                                 device=args.device, threads=args.threads)
     net = trainer.net
     ckpt = os.path.join(args.out, "checkpoint.npz")
     if args.resume and os.path.exists(ckpt):
@@ -114,6 +115,9 @@ def main(argv=None):
     t.add_argument("--out", default="output/yinyang")
     t.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--device", choices=["runtime", "cpp_standalone"], default="runtime",
+                   help="Brian2 runtime (Cython) or a compiled cpp_standalone program re-run per minibatch")
+    t.add_argument("--threads", type=int, default=None, help="OpenMP threads for cpp_standalone")
     t.set_defaults(func=cmd_train)
     sub.add_parser("list", help="list named experiments").set_defaults(func=cmd_list)
     args = p.parse_args(argv)

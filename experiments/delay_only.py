@@ -67,7 +67,8 @@ def data(dataset="mnist", data_dir=None, n_train=None, n_test=None, window=2.0, 
 
 
 def build(dataset="mnist", training="delays", weights="normal", seed=0, data_dir=None, n_train=None,
-          n_test=None, progress=True, target="cython", **overrides):
+          n_test=None, progress=True, target="cython", device="runtime", threads=None,
+          **overrides):
     """(trainer, config) for one cell of the comparison: dataset x training x weights."""
     if training not in TRAINING:
         raise ValueError(f"training must be one of {sorted(TRAINING)}, got {training!r}")
@@ -81,7 +82,8 @@ def build(dataset="mnist", training="delays", weights="normal", seed=0, data_dir
     delays = DelayConfig(kinds="synaptic", init=cfg["delay_init"], max_delay=cfg["d_max"])
     net = LayeredNetwork(784, [cfg["hidden"], 10], model=model, delays=delays, n_bias=0,
                          weight_init=weight_inits(weights, model, cfg), batch_size=cfg["batch_size"],
-                         dt=cfg["dt"] * tau_s, duration=cfg["duration"] * tau_s, seed=seed, target=target)
+                         dt=cfg["dt"] * tau_s, duration=cfg["duration"] * tau_s, seed=seed, target=target,
+                         device=device, threads=threads)
     train, test = data(dataset, data_dir, n_train, n_test, cfg["window"], cfg["levels"])
     trains_weights = "weights" in TRAINING[training]
     trainer = Trainer(net, train, test, optimizer=Adam({"weights": cfg["lr_weights"], "delays": cfg["lr"]},

@@ -67,7 +67,7 @@ def config_for(name, hidden=None, delays=None, **overrides):
 
 
 def build(name="4-30-3 W+synaptic", seed=0, n_train=None, n_test=None, target="cython", progress=True,
-          **overrides):
+          device="runtime", threads=None, **overrides):
     """(trainer, config) for a named configuration; `overrides` change any DEFAULTS entry."""
     cfg = config_for(name, **overrides)
     tau_s = cfg["tau_s"]
@@ -75,7 +75,8 @@ def build(name="4-30-3 W+synaptic", seed=0, n_train=None, n_test=None, target="c
     delays = DelayConfig(kinds=cfg["delays"], init=cfg["delay_init"], reparam=cfg["delay_reparam"])
     net = LayeredNetwork(4, [cfg["hidden"], 3], model=model, delays=delays, n_bias=1, bias_times=0.9 * tau_s,
                          weight_init=cfg["weight_init"], batch_size=cfg["batch_size"], dt=cfg["dt"] * tau_s,
-                         duration=cfg["duration"] * tau_s, seed=seed, target=target)
+                         duration=cfg["duration"] * tau_s, seed=seed, target=target,
+                         device=device, threads=threads)
     train, test = data(n_train, n_test)
     trainer = Trainer(net, train, test, optimizer=Adam(cfg["lr"]), schedule=cfg["schedule"], loss=cfg["loss"],
                       bumping=WeightBumping(5e-4, (0.3, 0.0)), seed=seed, progress=progress)

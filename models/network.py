@@ -35,6 +35,7 @@ from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch
 
 from .delays import EXACT_DELIVERY, DelayConfig, delivery_steps
 from .lif import LIF
+from .standalone import StandaloneProject, default_directory
 from .weights import make_init
 
 __all__ = ["LayeredNetwork", "TrialRecord"]
@@ -52,6 +53,9 @@ class _LatestArrivalFilter(logging.Filter):
 logging.getLogger("brian2.codegen.generators.base").addFilter(_LatestArrivalFilter())
 
 SCHEDULE = ["start", "groups", "synapses", "thresholds", "resets", "end"]
+
+#: per-neuron state that the model's reset_state puts back to rest at the start of each trial
+NEURON_STATE = ("v", "I", "t_spike", "has_spiked", "t_last_arrival", "w_last_arrival")
 
 SOURCE_EQUATIONS = """
 t_in : second          # when this source fires in the current trial (inf: silent)
@@ -113,13 +117,19 @@ class LayeredNetwork:
     dt : Quantity, time step;  duration : Quantity, trial length (a multiple of dt)
     seed : int, fixes the initial parameters
     target : Brian2 runtime code-generation target: 'cython' (default) or 'numpy'
+    device : 'runtime' (default: one Brian2 run per epoch, the learning rule as a network_operation
+             at trial boundaries) or 'cpp_standalone' (compiled once into a C++ program, one run of it
+             per trial with the parameters and inputs as run_args; see models.standalone)
+    standalone_dir : folder of the cpp_standalone project (default: a per-network cache folder)
+    threads : OpenMP threads of the cpp_standalone program (default: none)
     latency : Quantity, fixed transmission delay of every connection (>= 2 dt; default 2 dt)
     record_states : bool, attach a StateMonitor to every neuron (small networks only)
     """
 
     def __init__(self, n_inputs, layer_sizes, model=None, delays=None, n_bias=1, bias_times=None,
                  weight_init=((1.0, 1.0), (0.5, 1.0)), batch_size=1, dt=None, duration=None, seed=0,
-                 latency=None, target="cython", record_states=False):
+                 latency=None, target="cython", record_states=False, device="runtime", standalone_dir=None,
+                 threads=None):
         self.model = model if model is not None else LIF()
         tu = self.model.time_unit
         self.n_inputs = int(n_inputs)
@@ -154,6 +164,10 @@ class LayeredNetwork:
         if target not in ("cython", "numpy"):
             raise ValueError(f"target must be 'cython' or 'numpy', got {target!r}")
         self.target = target
+        if device not in ("runtime", "cpp_standalone"):
+            raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {device!r}")
+        self.device = device
+        self.standalone_dir, self.threads = standalone_dir, threads
         self.record_states = bool(record_states)
         weight_init = list(weight_init)
         if len(weight_init) < L:
@@ -250,7 +264,12 @@ class LayeredNetwork:
         """Create the Brian2 objects (done automatically by the first run)."""
         if self._brian is not None:
             return self._brian
-        prefs.codegen.target = self.target
+        project = None
+        if self.device == "cpp_standalone":
+            project = StandaloneProject(self.standalone_dir or default_directory(self._signature()), self.threads)
+            project.activate()
+        else:
+            prefs.codegen.target = self.target
         model, B = self.model, self.batch_size
         lay = self._layout()
         tu = float(model.time_unit)
@@ -278,15 +297,46 @@ class LayeredNetwork:
         if self.record_states:
             monitor = StateMonitor(neurons, ["v", "I"], record=True, dt=dt, name="states")
             objects.append(monitor)
-        op = NetworkOperation(self._on_trial_boundary, dt=self.duration * model.time_unit, when="start",
-                              name="trial_boundary")
-        objects.append(op)
+        if project is None:
+            objects.append(NetworkOperation(self._on_trial_boundary, dt=self.duration * model.time_unit,
+                                            when="start", name="trial_boundary"))
         net = Network(*objects)
         net.schedule = SCHEDULE
         self._brian = dict(net=net, sources=sources, neurons=neurons, synapses=synapses, layout=lay,
-                           monitor=monitor, tu=tu, src_vars=None, lif_vars=None)
+                           monitor=monitor, tu=tu, src_vars=None, lif_vars=None, project=project)
+        if project is not None:
+            self._compile_standalone()
         self._dirty = True
         return self._brian
+
+    def _signature(self):
+        """What the generated standalone code depends on (names its cache folder)."""
+        return repr((self.n_inputs, self.layer_sizes, self.n_bias, self.batch_size, self.dt, self.duration,
+                     self.latency, sorted((k, repr(v)) for k, v in self.model.namespace.items()),
+                     type(self.model).__name__, self.record_states, self.threads))
+
+    def _compile_standalone(self):
+        """Finish the standalone project: command-line arguments (weights, exact delays, input times)
+        are applied first, then the pathway delays are derived from the exact ones in generated code
+        (their command-line names collide), the state is set to rest, and the program is compiled."""
+        br = self._brian
+        project, neurons, sources = br["project"], br["neurons"], br["sources"]
+        project.apply_run_args()
+        k = "clip(ceil(delay_exact/dt - 1e-9) - 2, 0, 1e9)"  # models.delays.delivery_steps
+        for syn, _ in br["synapses"].values():
+            syn.pre.delay = f"{k}*dt"
+            syn.pre_late.delay = f"({k} + 1)*dt"
+        sources.t_spike_ = np.inf
+        sources.has_spiked = False
+        state = {name: np.zeros(len(neurons)) for name in NEURON_STATE}
+        self.model.reset_state(state)
+        for name, values in state.items():
+            if neurons.variables[name].dtype == bool:
+                setattr(neurons, name, values.astype(bool))
+            else:
+                setattr(neurons, name + "_", values)
+        br["net"].run(self.duration * self.model.time_unit, namespace={})
+        project.build()
 
     def layer(self, l):
         """Brian2 Subgroup holding layer l (all batch copies, batch-major)."""
@@ -302,18 +352,16 @@ class LayeredNetwork:
         if br["src_vars"] is None:
             get = lambda g, names: {n: g.variables[n].get_value() for n in names}
             br["src_vars"] = get(br["sources"], ["t_in", "t_spike", "has_spiked", "_spikespace"])
-            br["lif_vars"] = get(br["neurons"], ["v", "I", "t_spike", "has_spiked", "t_last_arrival", "w_last_arrival", "_spikespace"])
+            br["lif_vars"] = get(br["neurons"], list(NEURON_STATE) + ["_spikespace"])
             br["syn_vars"] = {name: (syn, get(syn, ["w", "delay_exact"]),
                                      [getattr(syn, p)._delays.get_value() for p in EXACT_DELIVERY], idx)
                               for name, (syn, idx) in br["synapses"].items()}
         return br["src_vars"], br["lif_vars"], br["syn_vars"]
 
-    def _broadcast_params(self):
-        """Copy the master parameters into the B batch copies, only the parts that changed.
-
-        Returns True if the delays changed (the spike queues must then be re-prepared)."""
+    def _master_flat(self):
+        """All weights and total delays as flat arrays (checked), and whether each changed since
+        the last broadcast."""
         br = self._brian
-        _, _, syn_vars = self._arrays()
         w_flat = np.concatenate([p["w"].ravel() for p in self.params])
         d_flat = np.concatenate([self.total_delays(l).ravel() for l in range(self.n_layers)])
         if not np.all(np.isfinite(w_flat)):
@@ -323,6 +371,17 @@ class LayeredNetwork:
         last = br.setdefault("last_broadcast", {})
         w_new = "w" not in last or not np.array_equal(last["w"], w_flat)
         d_new = "d" not in last or not np.array_equal(last["d"], d_flat)
+        last["w"], last["d"] = w_flat, d_flat
+        self._dirty = False
+        return w_flat, d_flat, w_new, d_new
+
+    def _broadcast_params(self):
+        """Copy the master parameters into the B batch copies, only the parts that changed.
+
+        Returns True if the delays changed (the spike queues must then be re-prepared)."""
+        br = self._brian
+        _, _, syn_vars = self._arrays()
+        w_flat, d_flat, w_new, d_new = self._master_flat()
         tu, dt_s = br["tu"], self.dt * br["tu"]
         if d_new:
             d_scaled = d_flat * tu
@@ -335,22 +394,41 @@ class LayeredNetwork:
                 np.take(d_scaled, idx, out=arrs["delay_exact"])
                 for pathway_delays, k in zip(brian_delays, steps):
                     np.take(k, idx, out=pathway_delays)
-        last["w"], last["d"] = w_flat, d_flat
-        self._dirty = False
         return d_new
+
+    def _standalone_args(self, inputs):
+        """run_args of one standalone trial: the input times, and the parameters when they changed
+        (their files stay in place between runs otherwise)."""
+        br = self._brian
+        project, args = br["project"], br.setdefault("param_args", {})
+        if self._dirty or not args:
+            w_flat, d_flat, w_new, d_new = self._master_flat()
+            delivery_steps(d_flat, self.dt)  # the same checks as the runtime broadcast
+            d_scaled = d_flat * br["tu"]
+            for name, (syn, idx) in br["synapses"].items():
+                if w_new or name + ".w" not in args:
+                    args[name + ".w"] = project.write_arg(f"{name}.w", w_flat[idx])
+                if d_new or name + ".delay_exact" not in args:
+                    args[name + ".delay_exact"] = project.write_arg(f"{name}.delay_exact", d_scaled[idx])
+        t_in = self._input_times(inputs).ravel() * br["tu"]
+        return list(args.values()) + [project.write_arg("sources.t_in", t_in)]
+
+    def _input_times(self, inputs):
+        """(B, n_src) firing times of the sources in tau_s units, relative to the trial start."""
+        lay = self._brian["layout"]
+        t_in = np.full((self.batch_size, lay["n_src"]), np.inf)
+        t_in[:len(inputs), :self.n_inputs] = inputs
+        for l, nb in enumerate(self.n_bias):
+            c = lay["bias_col"][l]
+            t_in[:, c:c + nb] = self.bias_times[l]
+        return t_in
 
     def _start_trial(self, t0, inputs):
         """Load inputs (n_valid, n_in) in tau_s units for a trial starting at t0 (seconds)."""
         br = self._brian
         srcv, lifv, _ = self._arrays()
-        B, tu, lay = self.batch_size, br["tu"], br["layout"]
         delays_changed = self._broadcast_params() if self._dirty else False
-        t_in = np.full((B, lay["n_src"]), np.inf)
-        t_in[:len(inputs), :self.n_inputs] = inputs
-        for l, nb in enumerate(self.n_bias):
-            c = lay["bias_col"][l]
-            t_in[:, c:c + nb] = self.bias_times[l]
-        srcv["t_in"][:] = t0 + t_in.ravel() * tu
+        srcv["t_in"][:] = t0 + self._input_times(inputs).ravel() * br["tu"]
         srcv["t_spike"][:] = np.inf
         srcv["has_spiked"][:] = False
         srcv["_spikespace"][-1] = 0
@@ -377,10 +455,14 @@ class LayeredNetwork:
 
     def _read_record(self, t0, n_valid):
         br = self._brian
-        srcv, lifv, _ = self._arrays()
         B, tu, lay = self.batch_size, br["tu"], br["layout"]
-        src = (srcv["t_spike"].reshape(B, lay["n_src"]) - t0) / tu
-        lif = (lifv["t_spike"].reshape(B, lay["n_lif"]) - t0) / tu
+        if br["project"] is None:
+            srcv, lifv, _ = self._arrays()
+            src_t, lif_t = srcv["t_spike"], lifv["t_spike"]
+        else:  # the arrays the last standalone run wrote
+            src_t, lif_t = (br[g].variables["t_spike"].get_value() for g in ("sources", "neurons"))
+        src = (src_t.reshape(B, lay["n_src"]) - t0) / tu
+        lif = (lif_t.reshape(B, lay["n_lif"]) - t0) / tu
         layers = [src[:, :self.n_inputs].copy()]
         for l, n in enumerate(self.layer_sizes):
             c = lay["lif_col"][l]
@@ -428,6 +510,11 @@ class LayeredNetwork:
         if not trials:
             raise ValueError("no samples to simulate")
         br = self.build()
+        if br["project"] is not None:
+            for k, inputs in enumerate(trials):
+                br["project"].run(self._standalone_args(inputs))
+                callback(k, self._read_record(0.0, len(inputs)))
+            return order
         self._run = dict(k=0, trials=trials, callback=callback, t0=0.0, n_valid=0)
         br["net"].run(len(trials) * self.duration * self.model.time_unit, namespace={})
         self._on_trial_boundary()  # finish the last trial
