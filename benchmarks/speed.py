@@ -1,0 +1,151 @@
+"""Seconds per training epoch on each device, synaptic events per second, and the distance to the
+physical limit of an event-driven simulation on this machine.
+
+    python benchmarks/speed.py                                   # both networks, every CPU device
+    python benchmarks/speed.py --nets yinyang --devices runtime-cython cpp_standalone --update
+    python benchmarks/speed.py --nets mnist --n-train 1920 --update   # MNIST timed on a subset
+
+Networks (the same accuracy path as their experiments): "yinyang" = 4-30-3 W+synaptic
+(experiments/yinyang.py, 5000 samples, batch 150); "mnist" = 784-350-10 delay-only training with
+fixed normal weights (experiments/delay_only.py, batch 32; one epoch is 60,000 samples: with
+--n-train smaller, the seconds are measured on that many samples and scaled to 60,000, and the entry
+says so). Devices: runtime-cython, cpp_standalone, cpp_standalone+openmp (2 threads),
+dask-2-workers (two worker processes of a Dask LocalCluster, runtime replicas), and
+cuda_standalone when measured on a GPU machine (not built here).
+Each device first builds and compiles the network and simulates two minibatches (not timed), then
+trains one timed epoch.
+
+Lower bound: every synaptic event (a spike reaching one target) costs at least one indexed
+read-add; `benchmarks/native/event_loop.c` measures that cost on this machine (ns per event, random
+targets among as many neurons as the batch holds). lower bound = events per epoch x that cost;
+limit_ratio = epoch seconds / lower bound.
+
+Writes benchmarks/results/speed.json = {"yinyang": {...}, "mnist": {...}, "machine"}; each holds
+"epoch_seconds": {"<device>": s}, "events_per_second": {"<device>": events / s},
+"limit_ratio": {"<device>": ratio}, "synaptic_events_per_epoch", "event_cost_ns",
+"lower_bound_seconds", "n_train_timed", "command", "timing_note".
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import command, machine, write_results  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.path.join(HERE, "..", "..", "shared", "datasets")
+DEVICES = ("runtime-cython", "cpp_standalone", "cpp_standalone+openmp", "dask-2-workers")
+FULL_EPOCH = {"yinyang": 5000, "mnist": 60000}
+
+
+def event_cost_ns(n_targets):
+    """ns per synaptic event of a tight C loop (compiled here with gcc -O2)."""
+    exe = os.path.join(tempfile.mkdtemp(), "event_loop")
+    subprocess.run(["gcc", "-O2", "-o", exe, os.path.join(HERE, "native", "event_loop.c")], check=True)
+    out = subprocess.run([exe, "20000000", str(int(n_targets))], check=True, capture_output=True, text=True)
+    return float(out.stdout.split()[0])
+
+
+def build(net_name, device, n_train, data_dir):
+    dev = dict(device="runtime" if device in ("runtime-cython", "dask-2-workers") else "cpp_standalone",
+               threads=2 if device.endswith("openmp") else None)
+    if net_name == "yinyang":
+        from brian2learn.experiments.yinyang import build as build_yy
+        trainer, _ = build_yy("4-30-3 W+synaptic", seed=0, n_train=n_train, n_test=1, progress=False, **dev)
+    else:
+        from brian2learn.experiments.delay_only import build as build_do
+        trainer, _ = build_do("mnist", "delays", "normal", seed=0, data_dir=data_dir, n_train=n_train,
+                              n_test=1, progress=False, **dev)
+    return trainer
+
+
+def count_events(trainer):
+    """Wrap the network's run_trials so each trial adds its synaptic events to a counter."""
+    net, counter = trainer.net, {"events": 0}
+    run = net.run_trials
+
+    def counting(x, callback, batch_order=None):
+        def cb(k, rec):
+            n = rec.n_valid
+            for l, n_post in enumerate(net.layer_sizes):
+                counter["events"] += int(np.isfinite(rec.presynaptic(l)[:n]).sum()) * n_post
+            callback(k, rec)
+        return run(x, cb, batch_order)
+
+    net.run_trials = counting
+    return counter
+
+
+def time_device(net_name, device, args):
+    n = args.n_train or FULL_EPOCH[net_name]
+    trainer = build(net_name, device, n, args.data_dir)
+    client = cluster = None
+    try:
+        if device == "dask-2-workers":
+            from dask.distributed import Client, LocalCluster
+
+            from brian2learn.parallel import DataParallelNetwork
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+            trainer.net = DataParallelNetwork(trainer.net, client)
+        x, y = trainer.train
+        B = trainer.net.batch_size
+        trainer.evaluate((x[:2 * B], y[:2 * B]))  # build and compile (not timed), two warm-up trials
+        counter = count_events(trainer)
+        t0 = time.perf_counter()
+        row = trainer.train_epoch()
+        seconds = time.perf_counter() - t0
+    finally:
+        if client is not None:
+            client.close()
+            cluster.close()
+    scale = FULL_EPOCH[net_name] / n
+    print(f"{net_name} {device}: {seconds:.2f} s for {n} samples (x{scale:.1f} -> {seconds * scale:.1f} s/epoch), "
+          f"{counter['events']} events, train acc {row['train_acc']:.3f}", flush=True)
+    return seconds * scale, counter["events"] * scale, trainer.net.batch_size * sum(trainer.net.layer_sizes)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--nets", nargs="*", default=["yinyang", "mnist"], choices=["yinyang", "mnist"])
+    p.add_argument("--devices", nargs="*", default=list(DEVICES), choices=list(DEVICES))
+    p.add_argument("--n-train", type=int, default=None, help="samples timed (default: one full epoch)")
+    p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
+    p.add_argument("--note", default="", help="timing_note, e.g. the load on the machine")
+    p.add_argument("--out", default=os.path.join(HERE, "results", "speed.json"))
+    p.add_argument("--update", action="store_true", help="merge into an existing results file")
+    args = p.parse_args(argv)
+    results = {"machine": machine()}
+    old = {}
+    if args.update and os.path.exists(args.out):
+        with open(args.out) as f:
+            old = json.load(f)
+    for net_name in args.nets:
+        entry = {"epoch_seconds": {}, "events_per_second": {}, "limit_ratio": {}}
+        for key in entry:  # with --update, keep the other devices' numbers
+            entry[key].update(old.get(net_name, {}).get(key, {}))
+        for device in args.devices:
+            seconds, events, n_neurons = time_device(net_name, device, args)
+            cost = event_cost_ns(n_neurons)
+            bound = events * cost * 1e-9
+            entry["epoch_seconds"][device] = round(seconds, 3)
+            entry["events_per_second"][device] = round(events / seconds)
+            entry["limit_ratio"][device] = round(seconds / bound, 1)
+            entry.update(synaptic_events_per_epoch=int(events), event_cost_ns=cost, lower_bound_seconds=bound)
+        entry.update(n_train_timed=args.n_train or FULL_EPOCH[net_name], command=command(__file__, argv),
+                     timing_note=args.note or "idle machine (nothing else running)")
+        results[net_name] = entry
+        write_results(args.out, results, update=args.update)
+    return results
+
+
+if __name__ == "__main__":
+    main()
