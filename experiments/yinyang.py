@@ -18,7 +18,6 @@ Each config: name -> hidden size, delay kinds and learning rates (weights / dela
 """
 from __future__ import annotations
 
-import numpy as np
 from brian2 import ms
 
 from ..datasets import ttfs_linear, yin_yang

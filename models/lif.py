@@ -154,8 +154,8 @@ class LIF:
         threshold is checked), so each Newton iterate is kept in [0, dt].
         """
         newton = _NEWTON_STEP.format(k=self.kernel_code("u")) * 3
-        late = (f"late = int(t + dt - u < t_last_arrival)\n"
-                f"s_late = t + dt - t_last_arrival\n")
+        late = ("late = int(t + dt - u < t_last_arrival)\n"
+                "s_late = t + dt - t_last_arrival\n")
         remove = (f"v -= late*w_last_arrival*weight_unit/g_l*{self.kernel_code('s_late')}\n"
                   f"I -= late*w_last_arrival*weight_unit*exp(-s_late/tau_s)\n")
         return ("u = clip((v - v_th)*C_m/(I - g_l*(v - E_l)), 0*second, dt)" + newton + late + remove + newton

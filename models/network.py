@@ -29,7 +29,7 @@ import logging
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import (Network, NetworkOperation, NeuronGroup, StateMonitor, Synapses, defaultclock, prefs,
+from brian2 import (Network, NetworkOperation, NeuronGroup, StateMonitor, Synapses, prefs,
                     second)
 from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch
 

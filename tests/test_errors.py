@@ -1,7 +1,7 @@
 """Bad input raises a clear error naming the parameter and the fix, before any simulation runs."""
 import numpy as np
 import pytest
-from brian2 import DimensionMismatchError, mV, ms, nA
+from brian2 import DimensionMismatchError, mV, ms
 
 from brian2learn.learning_rules import SpikeTimeGradient, UnsupportedModelError
 from brian2learn.models import LIF, DelayConfig, LayeredNetwork

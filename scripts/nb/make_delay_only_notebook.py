@@ -57,7 +57,7 @@ md(r"""## 2. The network and its fixed weights
 connection in $[0, 2\tau_s]$. The weights are drawn once (in units where 1 is a single PSP that just reaches
 threshold at its peak) and never change. The class is the output neuron that fires first; the loss is the
 shift-invariant MSE on output spike times."""),
-code(r"""from brian2learn.experiments.delay_only import build, DEFAULTS
+code(r"""from brian2learn.experiments.delay_only import build
 
 trainer, cfg = build("mnist", "delays", "normal", seed=0, data_dir=DATA_DIR, n_train=N_TRAIN, n_test=N_TEST,
                      hidden=HIDDEN, progress=not SMOKE)
