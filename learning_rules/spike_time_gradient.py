@@ -60,8 +60,9 @@ class SpikeTimeGradient:
         with np.errstate(invalid="ignore"):
             causal = np.isfinite(x) & (x > 0)
         xs = np.where(causal, x, 0.0)
-        return (np.where(causal, self.model.kernel(xs), 0.0),
-                np.where(causal, self.model.kernel_derivative(xs), 0.0))
+        pair = getattr(self.model, "kernel_pair", None)
+        k, kp = pair(xs) if pair is not None else (self.model.kernel(xs), self.model.kernel_derivative(xs))
+        return np.where(causal, k, 0.0), np.where(causal, kp, 0.0)
 
     def sensitivities(self, t_pre, T_post, W, D):
         """dT/dw and dT/dt~ for one projection, each (B, n_pre, n_post); zero where no gradient flows.

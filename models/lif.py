@@ -211,6 +211,18 @@ class LIF:
         r = self.ratio
         return (np.exp(-x) - np.exp(-x / r) / r) / (r - 1.0)
 
+    def kernel_pair(self, x):
+        """(k(x), k'(x)) from shared exponentials (what the gradient rule evaluates most)."""
+        x = np.asarray(x, dtype=float)
+        if self.equal_time_constants:
+            e = np.exp(-x)
+            return x * e, (1.0 - x) * e
+        r = self.ratio
+        a = np.exp(-x / r)
+        b = a * a if r == 2.0 else np.exp(-x)
+        c = 1.0 / (r - 1.0)
+        return (a - b) * c, (b - a / r) * c
+
     def potential(self, t, arrivals, weights):
         """(V(t) - E_l) * g_l in weight units, for arrival times/weights (plain floats, tau_s units)."""
         x = np.subtract.outer(np.atleast_1d(t), np.asarray(arrivals, float))
