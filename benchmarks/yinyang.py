@@ -47,7 +47,8 @@ def run_one(config, seed, epochs):
                 acc10 = acc
     return dict(seed=seed, test_acc=acc, acc_after_10_epochs=acc10, epoch_seconds=secs, curve=curve,
                 n_weights=trainer.net.n_weights, n_delays=trainer.net.n_delays,
-                settings={k: cfg[k] for k in ("hidden", "delays", "lr", "loss", "dt", "duration", "batch_size")})
+                settings={k: cfg[k] for k in ("hidden", "delays", "lr", "loss", "dt", "duration", "batch_size",
+                                                     "max_grad_norm")})
 
 
 def main(argv=None):

@@ -14,7 +14,10 @@ dt = 0.05 tau_s about 1 % of output spikes were off by more than 0.05 tau_s (sev
 within the crossing step); at dt = 0.01 tau_s none of 1800 (at most dt), for 0.85 s instead of
 0.5 s per epoch.
 
-Each config: name -> hidden size, delay kinds and learning rates (weights / delays).
+Each config: name -> hidden size, delay kinds and learning rates (weights / delays), and for the
+synaptic-delay configs gradient clipping: each parameter array's gradient is rescaled to an L2 norm of
+at most 0.2 (the reference Yin-Yang configs' max_dw_norm = 0.2). Measured (seeds 2 and 4, 300
+epochs, a script outside the benchmark): 98.0 / 98.3 % with the clipping against 97.6 / 97.6 % without.
 """
 from __future__ import annotations
 
@@ -31,12 +34,14 @@ CONFIGS = {
     "4-30-3 W": dict(hidden=30, delays=None, lr={"weights": 0.02}),
     "4-30-3 W+axonal": dict(hidden=30, delays="axonal", lr={"weights": 0.005, "delays": 0.005}),
     "4-30-3 W+dendritic": dict(hidden=30, delays="dendritic", lr={"weights": 0.005, "delays": 0.005}),
-    "4-30-3 W+synaptic": dict(hidden=30, delays="synaptic", lr={"weights": 0.01, "delays": 0.003}),
-    "4-5-3 W+synaptic": dict(hidden=5, delays="synaptic", lr={"weights": 0.015, "delays": 0.01}),
+    "4-30-3 W+synaptic": dict(hidden=30, delays="synaptic", lr={"weights": 0.01, "delays": 0.003},
+                              max_grad_norm=0.2),
+    "4-5-3 W+synaptic": dict(hidden=5, delays="synaptic", lr={"weights": 0.015, "delays": 0.01},
+                             max_grad_norm=0.2),
 }
 
 DEFAULTS = dict(batch_size=150, epochs=300, dt=0.01, duration=4.0, loss="mse", tau_s=5 * ms,
-                schedule=(20, 0.95), weight_init=((1.0, 1.0), (0.5, 1.0)),
+                schedule=(20, 0.95), weight_init=((1.0, 1.0), (0.5, 1.0)), max_grad_norm=None,
                 delay_reparam=(0.0, 1.0), delay_init=(-2.3, 0.5))
 
 
@@ -77,6 +82,6 @@ def build(name="4-30-3 W+synaptic", seed=0, n_train=None, n_test=None, target="c
                          duration=cfg["duration"] * tau_s, seed=seed, target=target,
                          device=device, threads=threads)
     train, test = data(n_train, n_test)
-    trainer = Trainer(net, train, test, optimizer=Adam(cfg["lr"]), schedule=cfg["schedule"], loss=cfg["loss"],
+    trainer = Trainer(net, train, test, optimizer=Adam(cfg["lr"], max_grad_norm=cfg["max_grad_norm"]), schedule=cfg["schedule"], loss=cfg["loss"],
                       bumping=WeightBumping(5e-4, (0.3, 0.0)), seed=seed, progress=progress)
     return trainer, cfg
