@@ -36,9 +36,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from ..models.qif_analytic import RESET, qif_event_run
 from .spike_time_gradient import UnsupportedModelError
 
-__all__ = ["SmoothGradient", "ThetaTrace", "smooth_mnist_loss"]
+__all__ = ["SmoothGradient", "QIFSmoothGradient", "ThetaTrace", "smooth_mnist_loss"]
 
 
 @dataclass
@@ -101,12 +102,9 @@ class SmoothGradient:
     requires = ("phase_jump_map", "theta_pseudodynamics")
 
     def __init__(self, model):
-        missing = [r for r in self.requires if r not in getattr(model, "provides", ())]
-        if missing:
-            raise UnsupportedModelError(
-                f"{type(model).__name__} does not provide {missing} needed by the smooth exact gradient: the rule "
-                "needs a theta neuron in phase form (models.qif.ThetaNeuron: H(phi, w), its derivatives and the "
-                "period Theta); a LIF neuron has neither a phase jump map nor pseudodynamics")
+        _check_provides(self, model, "the rule needs a theta neuron in phase form (models.qif.ThetaNeuron: "
+                                     "H(phi, w), its derivatives and the period Theta); a LIF neuron has neither "
+                                     "a phase jump map nor pseudodynamics")
         self.model = model
 
     # ---- forward replay ----------------------------------------------------------------------------
@@ -268,6 +266,78 @@ class SmoothGradient:
             else:
                 g_spk = d_pre
         return grads, dL_dinput
+
+
+def _check_provides(rule, model, hint):
+    missing = [r for r in rule.requires if r not in getattr(model, "provides", ())]
+    if missing:
+        raise UnsupportedModelError(f"{type(model).__name__} does not provide {missing} needed by "
+                                    f"{type(rule).__name__}: {hint}")
+
+
+class QIFSmoothGradient:
+    """Exact gradients of ordinary and pseudospike times of single QIF neurons (tau_s = tau_m / 2).
+
+    The neuron is run event by event on the closed-form flow (models.qif_analytic.qif_event_run;
+    time in units of tau_m). Derivatives are forward-mode, by a complex step of 1e-30 through that
+    run (all of its maps are analytic between events, and the branch choices use real parts), so
+    they are exact to rounding, not finite differences. Pseudodynamics:
+
+        I~ = alpha ln(1 + exp((I(T) + u) / alpha)),  theta^ = pi / sqrt I~,
+        phi^ = [arctan((V(T) - 1/2) / sqrt I~) + pi/2] / sqrt I~,  t^(k) = T + k theta^ - phi^.
+
+    A QIF model without the closed form (tau_s != tau_m / 2) is refused.
+    """
+
+    requires = ("qif_closed_form", "qif_pseudodynamics")
+    h = 1e-30
+
+    def __init__(self, model, alpha=10.0):
+        _check_provides(self, model, "the rule needs the closed-form QIF flow, which holds for tau_s = tau_m / 2 "
+                                     "(models.qif.QIF with the default tau_s)")
+        self.model, self.alpha = model, float(alpha)
+
+    def output_times(self, V0, I0, times, weights, T, n_spikes, u=0.0):
+        """(times (B, n_spikes), is_pseudo): ordinary spikes first, then pseudospikes."""
+        spikes, counts, VT, IT = qif_event_run(V0, I0, times, weights, T, n_spikes)
+        a = self.alpha
+        z = (IT + u) / a
+        It = a * np.where(z.real > 30, z, np.log(1 + np.exp(np.where(z.real > 30, 0, z))))
+        sq = np.sqrt(It)
+        phi_hat = (np.arctan((VT - 0.5) / sq) + np.pi / 2) / sq
+        phi_hat = np.where(VT.real <= RESET / 2, 0.0, phi_hat)
+        rank = np.arange(n_spikes)[None, :]
+        pseudo = rank >= counts[:, None]
+        t_hat = T + (rank - counts[:, None] + 1) * (np.pi / sq)[:, None] - phi_hat[:, None]
+        return np.where(pseudo, t_hat, spikes), pseudo
+
+    def jacobian(self, V0, I0, times, weights, T, n_spikes, trainable):
+        """d t_out / d parameters for one neuron (row 0 of the inputs).
+
+        trainable: list of ("weight", k) | ("time", k) | ("V0",) | ("I0",). Returns (t_out (n_spikes,),
+        pseudo (n_spikes,), J (len(trainable), n_spikes)).
+        """
+        times = np.atleast_2d(np.asarray(times, dtype=float))[:1]
+        weights = np.atleast_2d(np.asarray(weights, dtype=float))[:1]
+        P = len(trainable)
+        tc = np.repeat(times.astype(complex), P, axis=0)
+        wc = np.repeat(weights.astype(complex), P, axis=0)
+        v0 = np.full(P, complex(V0))
+        i0 = np.full(P, complex(I0))
+        for r, spec in enumerate(trainable):
+            if spec[0] == "weight":
+                wc[r, spec[1]] += 1j * self.h
+            elif spec[0] == "time":
+                tc[r, spec[1]] += 1j * self.h
+            elif spec[0] == "V0":
+                v0[r] += 1j * self.h
+            elif spec[0] == "I0":
+                i0[r] += 1j * self.h
+            else:
+                raise ValueError(f"unknown trainable parameter {spec!r}; use ('weight', k), ('time', k), "
+                                 "('V0',) or ('I0',)")
+        t_out, pseudo = self.output_times(v0, i0, tc, wc, T, n_spikes)
+        return t_out[0].real, pseudo[0], t_out.imag / self.h
 
 
 def smooth_mnist_loss(t, labels, T, beta=0.01):
