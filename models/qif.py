@@ -34,7 +34,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail
 
 from . import qif_analytic as qa
 
-__all__ = ["ThetaNeuron", "QIF", "SOURCE_EQUATIONS", "SOURCE_THRESHOLD"]
+__all__ = ["ThetaNeuron", "QIF", "simulate_qif", "SOURCE_EQUATIONS", "SOURCE_THRESHOLD"]
 
 
 class _OrderFilter(logging.Filter):
@@ -182,3 +182,37 @@ class QIF:
 
     def __repr__(self):
         return f"QIF(tau_m={self.tau_m!r}, tau_s={self.tau_s!r})"
+
+
+def simulate_qif(model, input_times, weights, V0=0.0, I0=0.0, duration=None, dt=None, target="cython"):
+    """Run B independent QIF neurons in Brian2, neuron b driven by inputs input_times[b] (plain floats in
+    units of tau_m, inf: none) with jumps weights[b] of I. Returns (spike times list per neuron, V(T), I(T)),
+    spike times in units of tau_m with sub-dt precision.
+    """
+    from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, prefs
+
+    if not isinstance(model, QIF):
+        raise TypeError(f"simulate_qif needs a QIF model, got {model!r}")
+    times = np.atleast_2d(np.asarray(input_times, dtype=float))
+    w = np.broadcast_to(np.asarray(weights, dtype=float), times.shape)
+    if np.any(np.isnan(times)) or np.any(times < 0) or not np.all(np.isfinite(w)):
+        raise ValueError("input_times must be >= 0 (inf: no input) and weights finite")
+    B, M = times.shape
+    tu = model.tau_m
+    duration = 4 * tu if duration is None else _time("duration", duration, "simulate_qif")
+    dt = 1e-3 * tu if dt is None else _time("dt", dt, "simulate_qif")
+    prefs.codegen.target = target
+    src = NeuronGroup(B * M, SOURCE_EQUATIONS, threshold=SOURCE_THRESHOLD, reset="", dt=dt)
+    src.t_cross_ = np.where(np.isfinite(times), times * float(tu), 1e9).ravel()
+    g = NeuronGroup(B, model.equations, threshold=model.threshold, reset=model.reset, method=model.method,
+                    namespace=model.namespace, dt=dt)
+    g.th = model.angle(np.broadcast_to(np.asarray(V0, dtype=float), (B,)))
+    g.I = np.broadcast_to(np.asarray(I0, dtype=float), (B,))
+    syn = Synapses(src, g, model.synapse_model, on_pre=model.on_pre, namespace=model.namespace, dt=dt)
+    syn.connect(i=np.arange(B * M), j=np.repeat(np.arange(B), M))
+    syn.w = w.ravel()
+    mon = SpikeMonitor(g, variables=["th"])
+    Network(src, g, syn, mon).run(duration, namespace={})
+    t_exact = (mon.t_[:] + float(dt) - float(tu) * (mon.th[:] - np.pi)) / float(tu)
+    spikes = [np.sort(t_exact[mon.i[:] == b]) for b in range(B)]
+    return spikes, qa.qif_voltage_from_angle(g.th[:]), np.array(g.I[:])
