@@ -2,6 +2,7 @@
 
 Brian2 objects:
     sources   NeuronGroup   input spike sources; source i fires once, at its exact time t_cross
+                            (with `input_levels`: one virtual source per input time level, see below)
     layers[l] NeuronGroup   theta neurons of layer l + 1 (models.qif.ThetaNeuron), B copies
     syn[l]    Synapses      layer l -> layer l + 1 (l = 0: the sources), on_pre = exact phase jump
 
@@ -10,6 +11,13 @@ after the thresholds writes the exact crossing time of each neuron that crossed;
 projection l run with `order = l`, so a layer's crossing times are final (inputs arriving earlier
 in the same step included) before the next projection reads them. Each neuron stores its first
 `max_spikes` spike times of a trial in the reset (no monitor grows during an epoch).
+
+Virtual inputs (`input_levels=k`, as in the reference implementation of Klos & Memmesheimer for
+TTFS-coded images): inputs that spike at the same time act on a neuron like one input whose weight
+is the sum of theirs (H(H(phi, w1), w2) = H(phi, w1 + w2) at equal times). Each copy then has k
+sources, one per distinct input time, with per-copy weights sum_{i at that time} w_ij written before
+the run: 784 x 100 synapses per copy become k x 100, and the network builds and runs much faster.
+The record still holds every input's spike time, so the gradient rule sees the real inputs.
 
 Master parameters, once, as numpy arrays: params[l] = {"w": (n_pre, n_post) pulse heights,
 "phi0": (n_post,) initial phases of layer l + 1 (plain floats in the model's time unit)}.
@@ -56,10 +64,12 @@ class ThetaNetwork:
     phi0 : initial phase of every neuron, a fraction of Theta (reference 1/2: silent at start)
     max_spikes : spike times stored per neuron and trial
     target : Brian2 code-generation target ('cython' or 'numpy')
+    input_levels : None (one source per input) or k: at most k distinct input times per sample,
+                   simulated through k virtual sources per copy (see the module docstring)
     """
 
     def __init__(self, n_inputs, layer_sizes, model=None, duration=None, dt=None, batch_size=1,
-                 weight_scale=0.5, phi0=0.5, max_spikes=3, seed=0, target="cython"):
+                 weight_scale=0.5, phi0=0.5, max_spikes=3, seed=0, target="cython", input_levels=None):
         from brian2 import ms
         self.model = model if model is not None else ThetaNeuron()
         if not hasattr(self.model, "Theta") or "phase_jump_map" not in getattr(self.model, "provides", ()):
@@ -79,6 +89,9 @@ class ThetaNetwork:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
         self.max_spikes = int(max_spikes)
+        self.input_levels = None if input_levels is None else int(input_levels)
+        if self.input_levels is not None and self.input_levels < 1:
+            raise ValueError(f"input_levels must be None or >= 1, got {input_levels!r}")
         self.target = target
         rng = np.random.default_rng(seed)
         sizes = [self.n_inputs] + self.layer_sizes
@@ -103,7 +116,8 @@ class ThetaNetwork:
         ns = dict(m.namespace, never=_NEVER * second)
         slots = "\n".join(f"ts{k} : second" for k in range(self.max_spikes))
         store = "\n".join(f"ts{k} = int(n_sp == {k})*t_cross + int(n_sp != {k})*ts{k}" for k in range(self.max_spikes))
-        self.sources = NeuronGroup(B * self.n_inputs, SOURCE_EQUATIONS, threshold=SOURCE_THRESHOLD, reset="",
+        n_src = self.n_inputs if self.input_levels is None else self.input_levels
+        self.sources = NeuronGroup(B * n_src, SOURCE_EQUATIONS, threshold=SOURCE_THRESHOLD, reset="",
                                    dt=self.dt, name="theta_sources")
         objs = [self.sources]
         self.layers, self.syn = [], []
@@ -113,7 +127,7 @@ class ThetaNetwork:
                             reset=f"{store}\nn_sp += 1\n{m.reset}", method="euler", namespace=ns,
                             dt=self.dt, name=f"theta_layer{l}")
             g.run_regularly(m.crossing, when="thresholds", order=1, name=f"theta_crossing{l}")
-            n_pre = self.sizes[l]
+            n_pre = n_src if l == 0 else self.sizes[l]
             s = Synapses(pre, g, m.synapse_model, on_pre=m.on_pre, namespace=ns, dt=self.dt,
                          order=l, name=f"theta_syn{l}")
             bi = np.repeat(np.arange(B), n_pre * n)
@@ -130,8 +144,9 @@ class ThetaNetwork:
 
     def load_params(self):
         """Broadcast the master weights into the B copies (call after changing params)."""
-        for s, p in zip(self.syn, self.params):
-            s.w_[:] = np.tile(p["w"].ravel(), self.batch_size)
+        for l, (s, p) in enumerate(zip(self.syn, self.params)):
+            if l > 0 or self.input_levels is None:
+                s.w_[:] = np.tile(p["w"].ravel(), self.batch_size)
         self._loaded = True
 
     def check_inputs(self, input_times):
@@ -157,12 +172,32 @@ class ThetaNetwork:
         return ThetaRecord(*[[np.concatenate([c[k][l] for c in chunks]) if c0 is not None else None
                               for l, c0 in enumerate(chunks[0][k])] for k in range(3)])
 
+    def _load_virtual_inputs(self, xin, t0, tu):
+        """Per copy: source k fires at the k-th distinct input time, with the summed weights."""
+        B, k = len(xin), self.input_levels
+        levels = np.unique(xin[np.isfinite(xin)])
+        if len(levels) > k:
+            raise ValueError(f"the inputs have {len(levels)} distinct spike times, more than input_levels={k}; "
+                             "raise input_levels or use input_levels=None")
+        t_src = np.full((B, k), _NEVER)
+        W = self.params[0]["w"]
+        w_src = np.zeros((B, k, W.shape[1]))
+        for m, lev in enumerate(levels):
+            at = xin == lev
+            t_src[at.any(axis=1), m] = t0 + lev * tu
+            w_src[:, m] = at.astype(float) @ W
+        self.sources.t_cross_[:] = t_src.ravel()
+        self.syn[0].w_[:] = w_src.ravel()
+
     def _run_chunk(self, x):
         B, n_valid, tu = self.batch_size, len(x), float(self.model.time_unit)
         t0 = float(self._net.t)
         xin = np.full((B, self.n_inputs), np.inf)
         xin[:n_valid] = x
-        self.sources.t_cross_[:] = np.where(np.isfinite(xin), t0 + xin * tu, _NEVER).ravel()
+        if self.input_levels is None:
+            self.sources.t_cross_[:] = np.where(np.isfinite(xin), t0 + xin * tu, _NEVER).ravel()
+        else:
+            self._load_virtual_inputs(xin, t0, tu)
         Theta = self.model.Theta
         for g, p in zip(self.layers, self.params):
             g.phi_[:] = np.tile(np.clip(p["phi0"], 0.0, Theta) * tu, B)
