@@ -191,6 +191,23 @@ class SmoothGradient:
         tr._Hvals = [ri * Theta for ri in r]
         return tr
 
+    def record_output_times(self, network, record, n_spikes=1):
+        """The first n output spike times (ordinary, then pseudo) straight from a Brian2 ThetaRecord
+        (its spike times and final phases), without the replay: what finite differences of the
+        simulation differentiate. Returns (times, is_pseudo), each (B, n_out, n_spikes)."""
+        Theta, T = self.model.Theta, network.T
+        r = np.zeros(record.spikes[0].shape[:2])
+        for l, p in enumerate(network.params):
+            Hv = self.model.H(np.clip(record.phi_T[l + 1], 0.0, Theta), r @ p["w"])
+            r = Hv / Theta
+        sp, cnt = record.spikes[-1], np.minimum(record.counts[-1], record.spikes[-1].shape[2])
+        times = np.full(sp.shape[:2] + (n_spikes,), np.inf)
+        k = min(n_spikes, sp.shape[2])
+        times[:, :, :k] = sp[:, :, :k]
+        rank = np.arange(n_spikes)[None, None, :]
+        pseudo = rank >= cnt[:, :, None]
+        return np.where(pseudo, T + (rank - cnt[:, :, None] + 1) * Theta - Hv[:, :, None], times), pseudo
+
     # ---- backward -----------------------------------------------------------------------------------
     def backward(self, network, trace, dL_dt, input_grad=True):
         """Gradients for every projection's "w" and "phi0" and for the input spike times.

@@ -157,6 +157,13 @@ class ThetaNetwork:
             raise ValueError("input_times contain NaN; mark silent inputs with inf")
         if np.any(x < 0):
             raise ValueError("input_times must be >= 0 (relative to the trial start); silent inputs are inf")
+        if self.input_levels is not None:
+            for i in range(0, len(x), self.batch_size):
+                chunk = x[i:i + self.batch_size]
+                n_levels = len(np.unique(chunk[np.isfinite(chunk)]))
+                if n_levels > self.input_levels:
+                    raise ValueError(f"the inputs have {n_levels} distinct spike times, more than input_levels="
+                                     f"{self.input_levels}; raise input_levels or use input_levels=None")
         return x
 
     def simulate(self, input_times):
@@ -175,10 +182,7 @@ class ThetaNetwork:
     def _load_virtual_inputs(self, xin, t0, tu):
         """Per copy: source k fires at the k-th distinct input time, with the summed weights."""
         B, k = len(xin), self.input_levels
-        levels = np.unique(xin[np.isfinite(xin)])
-        if len(levels) > k:
-            raise ValueError(f"the inputs have {len(levels)} distinct spike times, more than input_levels={k}; "
-                             "raise input_levels or use input_levels=None")
+        levels = np.unique(xin[np.isfinite(xin)])  # at most k (check_inputs)
         t_src = np.full((B, k), _NEVER)
         W = self.params[0]["w"]
         w_src = np.zeros((B, k, W.shape[1]))
