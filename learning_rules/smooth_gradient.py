@@ -375,6 +375,6 @@ def smooth_mnist_loss(t, labels, T, beta=0.01):
     rows = np.arange(len(labels))
     ty = t[rows, labels]
     loss = -np.log(np.maximum(p[rows, labels], 1e-300)) + beta * (np.exp(ty / T) - 1.0)
-    grad = p.copy()
-    grad[rows, labels] += -1.0 + beta / T * np.exp(ty / T)
+    grad = -p                                  # d/dt_k of -log softmax(-t)_y = 1[k = y] - p_k
+    grad[rows, labels] += 1.0 + beta / T * np.exp(ty / T)
     return loss, grad
