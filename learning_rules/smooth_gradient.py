@@ -57,10 +57,10 @@ class _Layer:
     """The replay of one neuron layer: phases after events, H derivatives, spikes per interval."""
 
     events: _Events
-    phi_plus: np.ndarray   # (G + 1, B, n): phi after event g (row 0: phi0)
-    H_phi: np.ndarray      # (G, B, n)
-    H_w: np.ndarray        # (G, B, n)
-    w_e: np.ndarray        # (G, B, n) summed weights of the events
+    phi_plus: np.ndarray   # (B, G + 1, n): phi after event g (column 0: phi0)
+    H_phi: np.ndarray      # (B, G, n)
+    H_w: np.ndarray        # (B, G, n)
+    w_e: np.ndarray        # (B, G, n) summed weights of the events
     spikes: np.ndarray     # (B, n, K) spike times (inf-padded)
     interval: np.ndarray   # (B, n, K) the interval (0..G) each spike lies in
     counts: np.ndarray     # (B, n)
@@ -134,10 +134,10 @@ class SmoothGradient:
         B, G = ev.a.shape
         n = W.shape[1]
         W_rep = np.repeat(W, ev.K, axis=0)                                  # row p*K + k -> W[p]
-        w_e = (ev.member @ W_rep).reshape(B, G, n).transpose(1, 0, 2)       # (G, B, n)
-        phi_plus = np.empty((G + 1, B, n))
-        H_phi, H_w = np.empty((G, B, n)), np.empty((G, B, n))
-        phi_plus[0] = np.broadcast_to(phi0, (B, n))
+        w_e = np.asarray(ev.member @ W_rep).reshape(B, G, n)
+        phi_plus = np.empty((B, G + 1, n))
+        H_phi, H_w = np.empty((B, G, n)), np.empty((B, G, n))
+        phi_plus[:, 0] = np.broadcast_to(phi0, (B, n))
         spikes = np.full((B, n, K_out), np.inf)
         interval = np.zeros((B, n, K_out), dtype=np.int64)
         counts = np.zeros((B, n), dtype=np.int64)
@@ -158,12 +158,12 @@ class SmoothGradient:
 
         for g in range(G):
             a_g = ev.a[:, g:g + 1]
-            n_sp = emit(g, phi_plus[g], a_prev, a_g)
-            phi_minus = phi_plus[g] + (a_g - a_prev) - n_sp * Theta
-            phi_plus[g + 1], H_phi[g], H_w[g] = m.H_grads(np.clip(phi_minus, 0.0, Theta), w_e[g])
+            n_sp = emit(g, phi_plus[:, g], a_prev, a_g)
+            phi_minus = phi_plus[:, g] + (a_g - a_prev) - n_sp * Theta
+            phi_plus[:, g + 1], H_phi[:, g], H_w[:, g] = m.H_grads(np.clip(phi_minus, 0.0, Theta), w_e[:, g])
             a_prev = a_g
-        n_sp = emit(G, phi_plus[G], a_prev, T)
-        phi_T = phi_plus[G] + (T - a_prev) - n_sp * Theta
+        n_sp = emit(G, phi_plus[:, G], a_prev, T)
+        phi_T = phi_plus[:, G] + (T - a_prev) - n_sp * Theta
         return _Layer(ev, phi_plus, H_phi, H_w, w_e, spikes, interval, counts, phi_T)
 
     def forward(self, network, record_or_inputs):
@@ -246,29 +246,29 @@ class SmoothGradient:
         dL_dinput = None
         for l in reversed(range(nL)):
             L, W = trace.layers[l], network.params[l]["w"]
-            G, Bb, n = L.H_phi.shape
-            S = np.zeros((G + 1, Bb, n))
+            Bb, G, n = L.H_phi.shape
+            S = np.zeros((Bb, G + 1, n))
             bi, ji = np.meshgrid(np.arange(Bb), np.arange(n), indexing="ij")
-            for k in range(L.spikes.shape[2]):
-                np.add.at(S, (L.interval[:, :, k], bi, ji), np.where(np.isfinite(L.spikes[:, :, k]), g_spk[:, :, k], 0.0))
-            lam = dphiT[l] - S[G]
-            dW_e = np.empty((G, Bb, n))
-            da_e = np.empty((G, Bb, n))
+            for k in range(L.spikes.shape[2]):  # one spike per (b, j) for each k: no repeated indices
+                S[bi, L.interval[:, :, k], ji] += np.where(np.isfinite(L.spikes[:, :, k]), g_spk[:, :, k], 0.0)
+            lam = dphiT[l] - S[:, G]
+            dW_e = np.empty((Bb, G, n))
+            da_e = np.empty((Bb, G, n))
             for g in reversed(range(G)):
-                dW_e[g] = lam * L.H_w[g]
-                da_e[g] = lam * (L.H_phi[g] - 1.0)
-                lam = lam * L.H_phi[g] - S[g]
+                dW_e[:, g] = lam * L.H_w[:, g]
+                da_e[:, g] = lam * (L.H_phi[:, g] - 1.0)
+                lam = lam * L.H_phi[:, g] - S[:, g]
             grads[l]["phi0"] += lam.sum(axis=0)
             ev = L.events
             M = ev.member                                                     # (B*G, n_pre*K)
-            dWe_flat = dW_e.transpose(1, 0, 2).reshape(Bb * G, n)
+            dWe_flat = dW_e.reshape(Bb * G, n)
             grads[l]["w"] += (M.T @ dWe_flat).reshape(ev.n_pre, ev.K, n).sum(axis=1)
             if l == 0 and not input_grad:
                 break
             # time gradient of each presynaptic spike: its group's, shared in proportion to its weight
-            w_e = L.w_e.transpose(1, 0, 2).reshape(Bb * G, n)
+            w_e = L.w_e.reshape(Bb * G, n)
             size = np.asarray(M.sum(axis=1)).ravel()
-            da_flat = da_e.transpose(1, 0, 2).reshape(Bb * G, n)
+            da_flat = da_e.reshape(Bb * G, n)
             coo = M.tocoo()
             W_rep = np.repeat(W, ev.K, axis=0)[coo.col]                      # (nnz, n)
             single = (size[coo.row] == 1)[:, None]
