@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Network, NeuronGroup, Synapses, defaultclock, prefs, second
+from brian2 import Network, NeuronGroup, Synapses, ms, prefs, second
 
 from .qif import SOURCE_EQUATIONS, SOURCE_THRESHOLD, ThetaNeuron
 
@@ -70,7 +70,6 @@ class ThetaNetwork:
 
     def __init__(self, n_inputs, layer_sizes, model=None, duration=None, dt=None, batch_size=1,
                  weight_scale=0.5, phi0=0.5, max_spikes=3, seed=0, target="cython", input_levels=None):
-        from brian2 import ms
         self.model = model if model is not None else ThetaNeuron()
         if not hasattr(self.model, "Theta") or "phase_jump_map" not in getattr(self.model, "provides", ()):
             raise TypeError(f"ThetaNetwork needs a ThetaNeuron model, got {self.model!r}")
@@ -113,7 +112,7 @@ class ThetaNetwork:
     def build(self):
         prefs.codegen.target = self.target
         B, m = self.batch_size, self.model
-        ns = dict(m.namespace, never=_NEVER * second)
+        ns = m.namespace
         slots = "\n".join(f"ts{k} : second" for k in range(self.max_spikes))
         store = "\n".join(f"ts{k} = int(n_sp == {k})*t_cross + int(n_sp != {k})*ts{k}" for k in range(self.max_spikes))
         n_src = self.n_inputs if self.input_levels is None else self.input_levels
@@ -139,7 +138,6 @@ class ThetaNetwork:
             self.syn.append(s)
             pre = g
         self._net = Network(objs)
-        self._loaded = None
         return self
 
     def load_params(self):
@@ -147,7 +145,6 @@ class ThetaNetwork:
         for l, (s, p) in enumerate(zip(self.syn, self.params)):
             if l > 0 or self.input_levels is None:
                 s.w_[:] = np.tile(p["w"].ravel(), self.batch_size)
-        self._loaded = True
 
     def check_inputs(self, input_times):
         x = np.asarray(input_times, dtype=float)
