@@ -47,7 +47,8 @@ class _Events:
     """Merged input events of one projection for a batch: G groups per sample (padded at T)."""
 
     a: np.ndarray          # (B, G) event times
-    member: sparse.csr_matrix  # (B*G, n_pre*K) 1 where presynaptic spike (p, k) belongs to group (b, g)
+    n_groups: np.ndarray   # (B,) real groups per sample (the rest pad the sample to G, at T, weight 0)
+    member: sparse.csr_matrix  # (G*B, n_pre*K): row g*B + b has a 1 for each spike (p, k) in group g of b
     n_pre: int
     K: int
 
@@ -57,10 +58,10 @@ class _Layer:
     """The replay of one neuron layer: phases after events, H derivatives, spikes per interval."""
 
     events: _Events
-    phi_plus: np.ndarray   # (B, G + 1, n): phi after event g (column 0: phi0)
-    H_phi: np.ndarray      # (B, G, n)
-    H_w: np.ndarray        # (B, G, n)
-    w_e: np.ndarray        # (B, G, n) summed weights of the events
+    phi_plus: np.ndarray   # (G + 1, B, n): phi after event g (row 0: phi0); event-major, so that the
+    H_phi: np.ndarray      # (G, B, n)       loops over events work on contiguous (B, n) slices
+    H_w: np.ndarray        # (G, B, n)
+    w_e: np.ndarray        # (G, B, n) summed weights of the events
     spikes: np.ndarray     # (B, n, K) spike times (inf-padded)
     interval: np.ndarray   # (B, n, K) the interval (0..G) each spike lies in
     counts: np.ndarray     # (B, n)
@@ -123,9 +124,9 @@ class SmoothGradient:
         a = np.full((B, G), T)
         rows = np.broadcast_to(np.arange(B)[:, None], ts.shape)
         a[rows[fin], gid[fin]] = ts[fin]
-        member = sparse.csr_matrix((np.ones(int(fin.sum())), (rows[fin] * G + gid[fin], order[fin])),
-                                   shape=(B * G, n_pre * K))
-        return _Events(a, member, n_pre, K)
+        member = sparse.csr_matrix((np.ones(int(fin.sum())), (gid[fin] * B + rows[fin], order[fin])),
+                                   shape=(G * B, n_pre * K))
+        return _Events(a, (gid.max(axis=1, initial=-1) + 1), member, n_pre, K)
 
     def _replay(self, pre_spikes, W, phi0, T, K_out):
         m = self.model
@@ -134,10 +135,10 @@ class SmoothGradient:
         B, G = ev.a.shape
         n = W.shape[1]
         W_rep = np.repeat(W, ev.K, axis=0)                                  # row p*K + k -> W[p]
-        w_e = np.asarray(ev.member @ W_rep).reshape(B, G, n)
-        phi_plus = np.empty((B, G + 1, n))
-        H_phi, H_w = np.empty((B, G, n)), np.empty((B, G, n))
-        phi_plus[:, 0] = np.broadcast_to(phi0, (B, n))
+        w_e = np.asarray(ev.member @ W_rep).reshape(G, B, n)
+        phi_plus = np.empty((G + 1, B, n))
+        H_phi, H_w = np.empty((G, B, n)), np.empty((G, B, n))
+        phi_plus[0] = np.broadcast_to(phi0, (B, n))
         spikes = np.full((B, n, K_out), np.inf)
         interval = np.zeros((B, n, K_out), dtype=np.int64)
         counts = np.zeros((B, n), dtype=np.int64)
@@ -158,12 +159,15 @@ class SmoothGradient:
 
         for g in range(G):
             a_g = ev.a[:, g:g + 1]
-            n_sp = emit(g, phi_plus[:, g], a_prev, a_g)
-            phi_minus = phi_plus[:, g] + (a_g - a_prev) - n_sp * Theta
-            phi_plus[:, g + 1], H_phi[:, g], H_w[:, g] = m.H_grads(np.clip(phi_minus, 0.0, Theta), w_e[:, g])
+            n_sp = emit(g, phi_plus[g], a_prev, a_g)
+            phi_minus = phi_plus[g] + (a_g - a_prev) - n_sp * Theta
+            real = np.nonzero(ev.n_groups > g)[0]          # padding events (w = 0): H = phi, H_phi = 1
+            phi_plus[g + 1], H_phi[g], H_w[g] = phi_minus, 1.0, 0.0
+            phi_plus[g + 1, real], H_phi[g, real], H_w[g, real] = m.H_grads(np.clip(phi_minus[real], 0.0, Theta),
+                                                                           w_e[g, real])
             a_prev = a_g
-        n_sp = emit(G, phi_plus[:, G], a_prev, T)
-        phi_T = phi_plus[:, G] + (T - a_prev) - n_sp * Theta
+        n_sp = emit(G, phi_plus[G], a_prev, T)
+        phi_T = phi_plus[G] + (T - a_prev) - n_sp * Theta
         return _Layer(ev, phi_plus, H_phi, H_w, w_e, spikes, interval, counts, phi_T)
 
     def forward(self, network, record_or_inputs):
@@ -246,29 +250,26 @@ class SmoothGradient:
         dL_dinput = None
         for l in reversed(range(nL)):
             L, W = trace.layers[l], network.params[l]["w"]
-            Bb, G, n = L.H_phi.shape
-            S = np.zeros((Bb, G + 1, n))
+            G, Bb, n = L.H_phi.shape
+            S = np.zeros((G + 1, Bb, n))
             bi, ji = np.meshgrid(np.arange(Bb), np.arange(n), indexing="ij")
             for k in range(L.spikes.shape[2]):  # one spike per (b, j) for each k: no repeated indices
-                S[bi, L.interval[:, :, k], ji] += np.where(np.isfinite(L.spikes[:, :, k]), g_spk[:, :, k], 0.0)
-            lam = dphiT[l] - S[:, G]
-            dW_e = np.empty((Bb, G, n))
-            da_e = np.empty((Bb, G, n))
+                S[L.interval[:, :, k], bi, ji] += np.where(np.isfinite(L.spikes[:, :, k]), g_spk[:, :, k], 0.0)
+            lam = dphiT[l] - S[G]
+            lam_e = np.empty((G, Bb, n))   # adjoint of phi after each event
             for g in reversed(range(G)):
-                dW_e[:, g] = lam * L.H_w[:, g]
-                da_e[:, g] = lam * (L.H_phi[:, g] - 1.0)
-                lam = lam * L.H_phi[:, g] - S[:, g]
+                lam_e[g] = lam
+                lam = lam * L.H_phi[g] - S[g]
             grads[l]["phi0"] += lam.sum(axis=0)
             ev = L.events
-            M = ev.member                                                     # (B*G, n_pre*K)
-            dWe_flat = dW_e.reshape(Bb * G, n)
-            grads[l]["w"] += (M.T @ dWe_flat).reshape(ev.n_pre, ev.K, n).sum(axis=1)
+            M = ev.member                                                     # (G*B, n_pre*K)
+            grads[l]["w"] += (M.T @ (lam_e * L.H_w).reshape(G * Bb, n)).reshape(ev.n_pre, ev.K, n).sum(axis=1)
             if l == 0 and not input_grad:
                 break
             # time gradient of each presynaptic spike: its group's, shared in proportion to its weight
-            w_e = L.w_e.reshape(Bb * G, n)
+            w_e = L.w_e.reshape(G * Bb, n)
             size = np.asarray(M.sum(axis=1)).ravel()
-            da_flat = da_e.reshape(Bb * G, n)
+            da_flat = (lam_e * (L.H_phi - 1.0)).reshape(G * Bb, n)
             coo = M.tocoo()
             W_rep = np.repeat(W, ev.K, axis=0)[coo.col]                      # (nnz, n)
             single = (size[coo.row] == 1)[:, None]
@@ -276,7 +277,7 @@ class SmoothGradient:
                 share = np.where(single, 1.0, np.where(w_e[coo.row] != 0, W_rep / w_e[coo.row], 0.0))
             vals = (share * da_flat[coo.row]).sum(axis=1)
             d_pre = np.zeros((Bb, ev.n_pre * ev.K))
-            np.add.at(d_pre, (coo.row // G, coo.col), vals)
+            np.add.at(d_pre, (coo.row % Bb, coo.col), vals)
             d_pre = d_pre.reshape(Bb, ev.n_pre, ev.K)
             if l == 0:
                 dL_dinput = d_pre[:, :, 0]
