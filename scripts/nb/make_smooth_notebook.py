@@ -95,7 +95,7 @@ event by event and computes exact gradients; AdaBelief updates weights and initi
 run (60,000 images) is `benchmarks/smooth_mnist.py`; here a small subset."""),
 code(r"""from brian2learn.experiments.smooth_gradients import SmoothMNIST, mnist_data
 (xs, ys), (xt, yt) = mnist_data(DATA_DIR, N_TRAIN, N_TEST)
-exp = SmoothMNIST(seed=0, batch_size=BATCH, batch_copies=BATCH, n_batches_per_epoch=max(len(xs) // BATCH, 1))
+exp = SmoothMNIST(seed=0, batch_size=BATCH, batch_copies=min(BATCH, 500), n_batches_per_epoch=max(len(xs) // BATCH, 1))
 before = exp.evaluate(xt, yt)
 for e in range(EPOCHS):
     exp.train_epoch(xs, ys)
