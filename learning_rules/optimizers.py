@@ -7,6 +7,10 @@ Each name belongs to a group: 'w' -> 'weights', every delay kind -> 'delays'. Up
 - Adam (Kingma & Ba 2015), optional AMSGrad (Reddi et al. 2018):
       m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,  p -= lr m^ / (sqrt(v^) + eps)
 - StepLR: lr x gamma every `step_size` epochs (reference: x0.95 every 20 epochs).
+- AdaBelief (Zhuang et al. 2020): m = b1 m + (1 - b1) g,  s = b2 s + (1 - b2)(g - m)^2 + eps_root,
+      p -= lr m^ / (sqrt(s^) + eps)   (bias-corrected m^, s^; the form of optax.adabelief)
+- ExponentialLR: lr x exp(-step / tau_steps), updated every optimiser step (Klos & Memmesheimer 2025
+  decay the MNIST learning rate with tau = 100 epochs).
 - `max_grad_norm` (optional): each parameter array's gradient is rescaled to at most this L2 norm
   before the update (gradient clipping; the reference's `max_dw_norm` = 0.2).
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["param_group", "SGD", "Adam", "StepLR"]
+__all__ = ["param_group", "SGD", "Adam", "StepLR", "AdaBelief", "ExponentialLR"]
 
 
 def param_group(name: str) -> str:
@@ -127,3 +131,37 @@ class StepLR:
     def set_epoch(self, epoch):
         """Learning-rate scale for the (0-based) epoch about to run."""
         self.optimizer.scale = self.gamma ** (epoch // self.step_size)
+
+
+class AdaBelief(Adam):
+    """AdaBelief: Adam with the second moment of the prediction error g - m (see the module docstring)."""
+
+    def __init__(self, lr, betas=(0.9, 0.999), eps=1e-16, eps_root=1e-16, max_grad_norm=None):
+        super().__init__(lr, betas=betas, eps=eps, amsgrad=False, max_grad_norm=max_grad_norm)
+        self.eps_root = eps_root
+
+    def _update(self, l, name, p, g):
+        key = f"{l}/{name}"
+        if key not in self.m:
+            self.m[key], self.v[key] = np.zeros_like(p), np.zeros_like(p)
+        m, s = self.m[key], self.v[key]
+        m *= self.b1
+        m += (1 - self.b1) * g
+        s *= self.b2
+        s += (1 - self.b2) * (g - m) ** 2 + self.eps_root
+        m_hat = m / (1 - self.b1 ** self.t)
+        s_hat = s / (1 - self.b2 ** self.t)
+        p -= self.lr(name) * m_hat / (np.sqrt(s_hat) + self.eps)
+
+
+class ExponentialLR:
+    """Multiply the optimiser's learning rates by exp(-step / tau_steps); call step() after each update."""
+
+    def __init__(self, optimizer, tau_steps):
+        if not (np.isfinite(tau_steps) and tau_steps > 0):
+            raise ValueError(f"tau_steps must be a positive number of optimiser steps, got {tau_steps!r}")
+        self.optimizer, self.tau_steps, self.n = optimizer, float(tau_steps), 0
+
+    def step(self):
+        self.n += 1
+        self.optimizer.scale = float(np.exp(-self.n / self.tau_steps))

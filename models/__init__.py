@@ -2,7 +2,10 @@
 from .delays import DELAY_KINDS, DelayConfig, delivery_steps
 from .lif import LIF
 from .network import LayeredNetwork, TrialRecord
+from .qif import QIF, ThetaNeuron, simulate_qif
+from .theta_network import ThetaNetwork, ThetaRecord
 from .weights import normal, relative_to_threshold, ternary
 
 __all__ = ["LIF", "DelayConfig", "DELAY_KINDS", "delivery_steps", "LayeredNetwork", "TrialRecord",
-           "normal", "ternary", "relative_to_threshold"]
+           "normal", "ternary", "relative_to_threshold",
+           "QIF", "ThetaNeuron", "simulate_qif", "ThetaNetwork", "ThetaRecord"]

@@ -1,0 +1,215 @@
+"""Smooth exact gradient descent with QIF / theta neurons (Klos & Memmesheimer, PRL 134, 027301 (2025)).
+
+Claim: when spikes come from a finite-time blow-up, they can appear or vanish only at the trial
+end, so spike times and the loss change continuously; pseudospikes (the dynamics continued past
+T) give gradients that add and remove spikes and reach silent neurons.
+
+(a) `concept`: spike time and dt/dw against w for one QIF neuron (tau_m = 1, tau_s = 1/2) and one LIF
+    neuron (tau_m = 1, tau_s = 1/2, threshold 1), one input at t = 0.5, T = 4 (units of tau_m).
+(b) `single_neuron`: one QIF neuron, 22 inputs (20 fixed: times U(0, T), weights N(0, 1); 2 trained
+    in weight and time from w = 0, t = 1 and 9), T = 10, targets 2.5 and 7.5, loss
+    mean((t_n - target_n)^2) over the first two output spikes (ordinary or pseudo), SGD lr 0.1 on
+    gradients clipped elementwise to +-0.02, input times kept in [0, T] (reference settings).
+    The neuron is run on its closed-form event map (models.qif_analytic, checked against the Brian2
+    integration in the tests); `single_neuron` re-simulates the final state in Brian2.
+(d) `SmoothMNIST`: theta neurons (tau = 6/pi, I0 = 5/4, Theta = 6, T = 2; times in ms as the unit),
+    784-100-100-10, weights U(+-0.5 / sqrt(fan_in)), trainable initial phases from Theta/2 (silent
+    network), binarised TTFS input (pixel >= 128 spikes at T ln(1/0.99)), loss
+    -log softmax(-t)_label + 0.01 (exp(t_label / T) - 1) on the first output spike (ordinary or pseudo),
+    AdaBelief lr 4e-3 decaying as exp(-step / (100 epochs)), batch 1000, initial phases clipped
+    to [0, Theta] (reference settings; the reference's optional input flipping is off, as in its
+    MNIST configuration).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from brian2 import ms
+
+from ..datasets import load_idx_dataset
+from ..learning_rules.optimizers import SGD, AdaBelief, ExponentialLR
+from ..learning_rules.smooth_gradient import QIFSmoothGradient, SmoothGradient, smooth_mnist_loss
+from ..models import LIF
+from ..models.lif_analytic import closed_form_gradients, first_spike_time
+from ..models.qif import QIF, simulate_qif
+from ..models.theta_network import ThetaNetwork
+
+__all__ = ["concept", "single_neuron", "mnist_data", "SmoothMNIST", "MNIST_DEFAULTS"]
+
+
+# ---- (a) concept ------------------------------------------------------------------------------------
+def concept(weights, t_in=0.5, T=4.0):
+    """QIF and LIF first spike time (QIF: ordinary or pseudo) and dt/dw for each input weight w.
+
+    Returns a dict of arrays: w, qif_t, qif_dtdw, qif_pseudo (bool), lif_t (inf: no spike in [0, T]),
+    lif_dtdw (nan where silent).
+    """
+    w = np.asarray(weights, dtype=float)
+    rule = QIFSmoothGradient(QIF())
+    qt, qd, qp = [], [], []
+    for wk in w:
+        t, pseudo, J = rule.jacobian(0.0, 0.0, [t_in], [wk], T, 1, [("weight", 0)])
+        qt.append(t[0])
+        qd.append(J[0, 0])
+        qp.append(pseudo[0])
+    # LIF with tau_s = tau_m / 2 (closed form): times in units of tau_s, threshold reached by g_l = 1
+    lif = LIF(tau_s=0.5 * ms, tau_m=1 * ms)
+    lt, ld = [], []
+    for wk in w:
+        ts = first_spike_time(lif, np.array([2 * t_in]), np.array([wk]), t_max=2 * T) if wk > 0 else np.inf
+        lt.append(ts / 2)
+        if np.isfinite(ts):
+            dw, _ = closed_form_gradients(lif, ts, np.array([2 * t_in]), np.array([wk]))
+            ld.append(np.ravel(dw)[0] / 2)
+        else:
+            ld.append(np.nan)
+    return dict(w=w, qif_t=np.array(qt), qif_dtdw=np.array(qd), qif_pseudo=np.array(qp), lif_t=np.array(lt),
+                lif_dtdw=np.array(ld), T=T, lif_weight_unit="nA on g_l = 0.5 uS, threshold 1 mV")
+
+
+# ---- (b) single QIF neuron ----------------------------------------------------------------------------
+def single_neuron(n_trials=3000, seed=0, T=10.0, targets=(2.5, 7.5), lr=0.1, clip=0.02, check_brian2=True,
+                  brian2_target="numpy"):
+    """Train the weights and times of 2 of 22 inputs so that the first two output spikes hit the targets.
+
+    Returns a dict: history of output times, loss, trained parameters; final distances to the targets;
+    and (check_brian2) the output spike times of the final state simulated in Brian2.
+    """
+    rng = np.random.default_rng(seed)
+    n_fixed = 20
+    times = np.r_[1.0, 9.0, rng.uniform(0, T, n_fixed)]
+    weights = np.r_[0.0, 0.0, rng.normal(size=n_fixed)]
+    targets = np.asarray(targets, dtype=float)
+    rule = QIFSmoothGradient(QIF())
+    trainable = [("weight", 0), ("weight", 1), ("time", 0), ("time", 1)]
+    opt = SGD(lr)
+    hist_t, hist_loss, hist_p = [], [], []
+    for _ in range(int(n_trials)):
+        t_out, pseudo, J = rule.jacobian(0.0, 0.0, times, weights, T, len(targets), trainable)
+        err = t_out - targets
+        hist_t.append(t_out)
+        hist_loss.append(np.mean(err ** 2))
+        hist_p.append(np.r_[weights[:2], times[:2]])
+        grad = np.clip(J @ (2 * err / len(targets)), -clip, clip)
+        params = [{"w": weights[:2].copy(), "t": times[:2].copy()}]
+        opt.step(params, [{"w": grad[:2], "t": grad[2:]}])
+        weights[:2], times[:2] = params[0]["w"], np.clip(params[0]["t"], 0.0, T)
+    t_final, pseudo, _ = rule.jacobian(0.0, 0.0, times, weights, T, len(targets), trainable[:1])
+    out = dict(t_out=np.array(hist_t), loss=np.array(hist_loss), params=np.array(hist_p), targets=targets,
+               final_t=t_final, final_pseudo=pseudo, final_distance=np.abs(t_final - targets),
+               input_times=times.copy(), input_weights=weights.copy(), T=T)
+    if check_brian2:
+        spikes, _, _ = simulate_qif(QIF(), times[None], weights[None], duration=T * ms, dt=1e-3 * ms,
+                                    target=brian2_target)
+        out["brian2_spikes"] = spikes[0]
+    return out
+
+
+# ---- (d) MNIST ------------------------------------------------------------------------------------------
+MNIST_DEFAULTS = dict(hidden=100, n_hidden_layers=2, T=2.0, lr=4e-3, tau_lr_epochs=100.0, batch_size=1000,
+                      batch_copies=500, dt=0.05, beta=0.01, weight_scale=0.5, phi0=0.5)
+
+
+def mnist_data(data_dir=None, n_train=None, n_test=None, T=2.0, download=True):
+    """Binarised TTFS inputs: pixel >= 128 spikes at T ln(1/0.99), others silent. ((x, y), (x, y))."""
+    out = []
+    for split, n in (("train", n_train), ("test", n_test)):
+        images, labels = load_idx_dataset("mnist", split, data_dir=data_dir, download=download)
+        if n is not None:
+            images, labels = images[:n], labels[:n]
+        flat = images.reshape(len(images), -1)
+        out.append((np.where(flat >= 128, T * np.log(1 / 0.99), np.inf), labels.astype(int)))
+    return out
+
+
+class SmoothMNIST:
+    """The MNIST theta network, its AdaBelief optimiser and the smooth gradient rule.
+
+    simulator: 'brian2' (forward run in Brian2, the rule replays the recorded input spikes) or 'replay'
+    (the rule's exact event-based numpy replay alone, no Brian2). Both train on the replayed times,
+    which are exact; tests measure how closely the Brian2 run agrees.
+    """
+
+    def __init__(self, seed=0, simulator="brian2", target="cython", n_batches_per_epoch=60, **overrides):
+        unknown = set(overrides) - set(MNIST_DEFAULTS)
+        if unknown:
+            raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(MNIST_DEFAULTS)}")
+        if simulator not in ("brian2", "replay"):
+            raise ValueError(f"simulator must be 'brian2' or 'replay', got {simulator!r}")
+        cfg = self.cfg = dict(MNIST_DEFAULTS, **overrides)
+        self.simulator = simulator
+        self.net = ThetaNetwork(784, [cfg["hidden"]] * cfg["n_hidden_layers"] + [10], duration=cfg["T"] * ms,
+                                dt=cfg["dt"] * ms, batch_size=min(cfg["batch_copies"], cfg["batch_size"]),
+                                weight_scale=cfg["weight_scale"], phi0=cfg["phi0"], seed=seed, target=target,
+                                input_levels=1)
+        self.rule = SmoothGradient(self.net.model)
+        self.opt = AdaBelief(cfg["lr"])
+        self.schedule = ExponentialLR(self.opt, cfg["tau_lr_epochs"] * n_batches_per_epoch)
+        self.rng = np.random.default_rng(seed)
+        self.timings = {"brian2": 0.0, "replay": 0.0, "backward": 0.0, "update": 0.0}
+
+    def _trace(self, x):
+        t0 = time.perf_counter()
+        src = self.net.simulate(x) if self.simulator == "brian2" else x
+        t1 = time.perf_counter()
+        tr = self.rule.forward(self.net, src)
+        t2 = time.perf_counter()
+        self.timings["brian2"] += t1 - t0
+        self.timings["replay"] += t2 - t1
+        return tr
+
+    def step(self, x, y):
+        """One optimiser step on a batch; returns (mean loss, accuracy with pseudospikes)."""
+        tr = self._trace(x)
+        t_out, _ = tr.output_times(1)
+        loss, g = smooth_mnist_loss(t_out[:, :, 0], y, self.net.T, self.cfg["beta"])
+        t0 = time.perf_counter()
+        grads, _ = self.rule.backward(self.net, tr, g[:, :, None] / len(y), input_grad=False)
+        t1 = time.perf_counter()
+        self.opt.step(self.net.params, grads)
+        self.schedule.step()
+        Theta = self.net.model.Theta
+        for p in self.net.params:
+            np.clip(p["phi0"], 0.0, Theta, out=p["phi0"])
+        self.timings["backward"] += t1 - t0
+        self.timings["update"] += time.perf_counter() - t1
+        return float(loss.mean()), float(np.mean(np.argmin(t_out[:, :, 0], axis=1) == y))
+
+    def train_epoch(self, x, y, progress=None):
+        order = self.rng.permutation(len(x))
+        bs = self.cfg["batch_size"]
+        losses = []
+        for i in range(0, len(x), bs):
+            idx = order[i:i + bs]
+            losses.append(self.step(x[idx], y[idx])[0])
+            if progress:
+                progress(i // bs, losses[-1])
+        return float(np.mean(losses))
+
+    def evaluate(self, x, y, chunk=1000):
+        """Accuracy with ordinary spikes only (silent outputs at T) and with pseudospikes, loss, hidden
+        activity: the fraction of hidden neurons silent on every sample and spikes per hidden neuron."""
+        T = self.net.T
+        correct_ord = correct_ps = 0
+        loss = 0.0
+        hidden = self.net.layer_sizes[:-1]
+        ever = [np.zeros(n, bool) for n in hidden]
+        n_spk = 0.0
+        for i in range(0, len(x), chunk):
+            xb, yb = x[i:i + chunk], y[i:i + chunk]
+            tr = self._trace(xb)
+            t_out, pseudo = tr.output_times(1)
+            t1 = t_out[:, :, 0]
+            lb, _ = smooth_mnist_loss(t1, yb, T, self.cfg["beta"])
+            loss += lb.sum()
+            correct_ps += int(np.sum(np.argmin(t1, axis=1) == yb))
+            correct_ord += int(np.sum(np.argmin(np.where(pseudo[:, :, 0], T, t1), axis=1) == yb))
+            for l in range(len(hidden)):
+                c = tr.layers[l].counts
+                ever[l] |= (c > 0).any(axis=0)
+                n_spk += c.sum()
+        n = len(x)
+        return dict(acc_ordinary=correct_ord / n, acc_with_pseudo=correct_ps / n, loss=loss / n,
+                    silent_fraction=float(1 - np.mean(np.concatenate(ever))),
+                    hidden_spikes_per_neuron=float(n_spk / (n * sum(hidden))))
