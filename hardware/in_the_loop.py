@@ -1,0 +1,237 @@
+"""Training with a substrate in the loop, and hardware-aware training for BrainScaleS-2.
+
+A substrate runs input spike times through the network's current parameters and returns what it
+did as a models.network.TrialRecord (spike times per layer, model time units). The learning rule
+(learning_rules.spike_time_gradient) needs nothing else, so it trains with whichever substrate is
+plugged in: `BrianSubstrate` (the Brian2 simulation), `PyNNSubstrate` (any PyNN back end, e.g.
+NEST), `ChipSubstrate` (BrainScaleS-2 through a user-supplied job runner; not reachable here, so
+it is tested only for the script it writes and the calls it makes).
+
+Hardware-aware forward pass (DelGrad, Goeltz et al. 2025, BrainScaleS-2 experiments), applied to
+the parameters each trial sees while the master parameters stay real-valued:
+
+    w_eff   = Q(w) / (1 + e_j),  Q(w) = round(30 clip(w, -63/30, 63/30)) / 30
+    e_j     = f_j + n_j,  f_j ~ N(0.13, 0.08) fixed per neuron (fixed-pattern threshold noise),
+              n_j ~ N(0, 0.04) new in each trial (trial-to-trial threshold noise)
+    d_eff   = d + N(0, 0.01) tau per axonal delay and trial (delay jitter)
+
+A threshold theta_j = theta (1 + e_j) (E_l = 0, theta = 1 in model units) is applied as the
+equivalent scaling of neuron j's incoming weights: the potential is linear in the weights, so
+sum_i w_i k = c (1 + e_j) and sum_i w_i / (1 + e_j) k = c have the same first crossing. Backward:
+dL/dw = dL/dw_eff / (1 + e_j) (straight-through for Q, as in the reference); dL/dd = dL/dd_eff.
+Input replication (x5 with shared delays, 20-30-3): `replicate_inputs` tiles the input times, and
+the axonal delays of the replicas of one input are one parameter (`tie`).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import ms
+
+from ..learning_rules.losses import LOSSES, predict
+from ..learning_rules.optimizers import Adam
+from ..learning_rules.spike_time_gradient import SpikeTimeGradient
+from ..models.network import TrialRecord
+from .brainscales2 import BSS2, quantise_weights, write_chip_script
+from .pynn_export import run_pynn
+
+__all__ = ["BrianSubstrate", "PyNNSubstrate", "ChipSubstrate", "HardwareAware", "replicate_inputs",
+           "train_in_the_loop", "evaluate"]
+
+
+def _record(net, x, layers):
+    bias = [np.broadcast_to(bt, (len(x), nb)).copy() for bt, nb in zip(net.bias_times, net.n_bias)]
+    return TrialRecord(layers=[np.asarray(x, float)] + [np.asarray(t, float) for t in layers], bias=bias,
+                       n_valid=len(x))
+
+
+class BrianSubstrate:
+    """The Brian2 simulation of the LayeredNetwork itself."""
+
+    name = "brian2"
+
+    def __init__(self, net):
+        self.net = net
+
+    def run(self, input_times):
+        return _record(self.net, input_times, self.net.simulate(input_times)[1:])
+
+
+class PyNNSubstrate:
+    """A PyNN back end module (e.g. pyNN.nest), through hardware.pynn_export.run_pynn."""
+
+    def __init__(self, net, sim, timestep=0.01 * ms, **kwargs):
+        self.net, self.sim, self.timestep, self.kwargs = net, sim, timestep, kwargs
+        self.name = getattr(sim, "__name__", "pynn")
+
+    def run(self, input_times):
+        layers, _ = run_pynn(self.net, self.sim, input_times, self.timestep, **self.kwargs)
+        return _record(self.net, input_times, layers)
+
+
+class ChipSubstrate:
+    """BrainScaleS-2: write the chip script, hand it to `runner`, read the spike times back.
+
+    runner(script_path, inputs_path, output_path) must run the script on the system (e.g. submit
+    it as an EBRAINS BrainScaleS-2 job) and leave the .npz it writes at output_path. The chip's
+    spike times (us) are converted to model time units and the common delay-element offset of each
+    projection is taken out, so the record means what the Brian2 record means.
+    Not reachable here: only the script and these calls are tested (with a stand-in runner).
+    """
+
+    name = "brainscales2"
+
+    def __init__(self, net, runner=None, workdir=None, hw=BSS2()):
+        if runner is None:
+            raise ValueError("ChipSubstrate needs runner=callable(script, inputs, output) that runs the script on "
+                             "BrainScaleS-2 (the chip is not reachable from brian2learn itself)")
+        self.net, self.runner, self.hw = net, runner, hw
+        self.workdir = workdir or tempfile.mkdtemp(prefix="bss2-")
+
+    def run(self, input_times):
+        x = self.net.check_inputs(input_times)
+        script = os.path.join(self.workdir, "bss2_network.py")
+        inputs = os.path.join(self.workdir, "inputs_us.npy")
+        output = os.path.join(self.workdir, "spikes.npz")
+        desc = write_chip_script(self.net, script, self.hw)
+        np.save(inputs, x * self.hw.time_unit_us)
+        self.runner(script, inputs, output)
+        offset, layers = 0.0, []
+        with np.load(output) as z:
+            for l, proj in enumerate(desc["projections"]):
+                if any(proj["delayed"]):
+                    offset += self.hw.delay_min_us
+                layers.append((z[f"layer{l}_us"] - offset) / self.hw.time_unit_us)
+        return _record(self.net, x, layers)
+
+
+def replicate_inputs(x, copies):
+    """(N, n) input times -> (N, copies * n): replica r of input i is column r * n + i."""
+    return np.tile(np.asarray(x, dtype=float), (1, int(copies)))
+
+
+@dataclass
+class HardwareAware:
+    """The hardware effects of the forward pass (see the module docstring); all in model units."""
+
+    hw: BSS2 = BSS2()
+    quantise: bool = True
+    threshold_fpn: tuple = (0.13, 0.08)
+    threshold_trial_std: float = 0.04
+    delay_jitter: float = 0.01
+    seed: int = 0
+
+    def __post_init__(self):
+        self.rng = np.random.default_rng(self.seed)
+        self._fpn = None
+
+    def fpn(self, net):
+        """Fixed-pattern threshold offsets, one array per layer, drawn once per network."""
+        if self._fpn is None:
+            mean, std = self.threshold_fpn
+            self._fpn = [mean + std * self.rng.standard_normal(n) for n in net.layer_sizes]
+        return self._fpn
+
+    def threshold_scale(self, net):
+        """1 / (1 + e_j) per layer for one trial."""
+        return [1.0 / np.maximum(1.0 + f + self.threshold_trial_std * self.rng.standard_normal(f.shape), 1e-3)
+                for f in self.fpn(net)]
+
+    @contextlib.contextmanager
+    def forward(self, net):
+        """Put the effective parameters into `net` for one trial; restore the master ones after.
+
+        Yields the per-layer incoming-weight scales (for the backward chain rule)."""
+        master = copy.deepcopy(net.params)
+        scales = self.threshold_scale(net)
+        try:
+            for l, p in enumerate(net.params):
+                w = quantise_weights(p["w"], self.hw) if self.quantise else p["w"]
+                p["w"] = w * scales[l][None, :]
+                if "axonal" in p and self.delay_jitter:
+                    d = net.delay_config.values(master[l])["axonal"]
+                    d_eff = np.maximum(d + self.delay_jitter * self.rng.standard_normal(d.shape), 0.0)
+                    p["axonal"] = _raw_delay(net.delay_config, d_eff)
+            net.params_changed()
+            yield scales
+        finally:
+            for p, m in zip(net.params, master):
+                p.update(m)
+            net.params_changed()
+
+
+def _raw_delay(cfg, d):
+    """The raw parameter that gives delay d (inverse of DelayConfig.values)."""
+    if cfg.reparam is None:
+        return d
+    shift, scale = cfg.reparam
+    s = np.clip((d - shift) / scale, 1e-9, 1 - 1e-9)
+    return np.log(s / (1.0 - s))
+
+
+def tie(net, grads_or_params, copies, kind="axonal"):
+    """Make the input replicas share one axonal delay: average their entries (in place)."""
+    if copies <= 1 or kind not in grads_or_params[0]:
+        return
+    n = net.n_inputs // copies
+    a = grads_or_params[0][kind]
+    a[:n * copies] = np.tile(a[:n * copies].reshape(copies, n).mean(axis=0), copies)
+
+
+@contextlib.contextmanager
+def _plain(net):
+    yield [np.ones(n) for n in net.layer_sizes]
+
+
+def evaluate(net, substrate, data, hardware=None, loss="mse"):
+    """(accuracy, output spike times) of `substrate` on (input times, labels)."""
+    x, y = data
+    with (hardware.forward(net) if hardware else _plain(net)):
+        rec = substrate.run(x)
+    return float(np.mean(predict(rec.output) == y)), rec.output
+
+
+def train_in_the_loop(net, substrate, train, test=None, epochs=1, optimizer=None, loss="mse", batch_size=None,
+                      hardware=None, input_copies=1, bumping=None, seed=0, log=print):
+    """Minibatch training where `substrate` does every forward pass and the exact spike-time rule
+    computes the gradients from its record. Returns the history (one dict per epoch)."""
+    rule = SpikeTimeGradient(net.model)
+    optimizer = optimizer or Adam(0.005)
+    x, y = train
+    B = batch_size or net.batch_size
+    rng = np.random.default_rng(seed)
+    tie(net, net.params, input_copies)
+    history = []
+    for epoch in range(epochs):
+        order = rng.permutation(len(x))
+        correct = 0
+        for start in range(0, len(x), B):
+            idx = order[start:start + B]
+            with (hardware.forward(net) if hardware else _plain(net)) as scales:
+                rec = substrate.run(x[idx])
+                _, dL = LOSSES[loss](rec.output, y[idx], t_missing=net.duration)
+                grads, _ = rule.backward(net, rec, dL / len(idx))
+            bumped = bumping is not None and bumping(net, rec)  # on the master weights
+            correct += int(np.sum(predict(rec.output) == y[idx]))
+            if bumped and bumping.skip_step:
+                continue
+            for g, s in zip(grads, scales):
+                g["w"] = g["w"] * s[None, :]
+            tie(net, grads, input_copies)
+            optimizer.step(net.params, grads)
+            for p in net.params:
+                net.delay_config.clip(p)
+            net.params_changed()
+        row = {"epoch": epoch + 1, "train_acc": correct / len(x)}
+        if test is not None:
+            row["test_acc"] = evaluate(net, substrate, test, hardware, loss)[0]
+        history.append(row)
+        if log:
+            log(f"epoch {row['epoch']}: train acc {row['train_acc']:.4f}"
+                + (f"  test acc {row['test_acc']:.4f}" if "test_acc" in row else ""))
+    return history
