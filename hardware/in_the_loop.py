@@ -41,7 +41,7 @@ from .brainscales2 import BSS2, quantise_weights, write_chip_script
 from .pynn_export import run_pynn
 
 __all__ = ["BrianSubstrate", "PyNNSubstrate", "ChipSubstrate", "HardwareAware", "replicate_inputs",
-           "train_in_the_loop", "evaluate"]
+           "gradients", "train_in_the_loop", "evaluate"]
 
 
 def _record(net, x, layers):
@@ -196,6 +196,19 @@ def evaluate(net, substrate, data, hardware=None, loss="mse"):
     return float(np.mean(predict(rec.output) == y)), rec.output
 
 
+def gradients(net, substrate, x, y, hardware=None, loss="mse", rule=None):
+    """(gradients for the master parameters, record) of the mean loss on one minibatch, with the
+    forward pass on `substrate` (under the hardware effects, if given)."""
+    rule = rule or SpikeTimeGradient(net.model)
+    with (hardware.forward(net) if hardware else _plain(net)) as scales:
+        rec = substrate.run(x)
+        _, dL = LOSSES[loss](rec.output, y, t_missing=net.duration)
+        grads, _ = rule.backward(net, rec, dL / len(x))
+    for g, s in zip(grads, scales):
+        g["w"] = g["w"] * s[None, :]
+    return grads, rec
+
+
 def train_in_the_loop(net, substrate, train, test=None, epochs=1, optimizer=None, loss="mse", batch_size=None,
                       hardware=None, input_copies=1, bumping=None, seed=0, log=print):
     """Minibatch training where `substrate` does every forward pass and the exact spike-time rule
@@ -212,16 +225,10 @@ def train_in_the_loop(net, substrate, train, test=None, epochs=1, optimizer=None
         correct = 0
         for start in range(0, len(x), B):
             idx = order[start:start + B]
-            with (hardware.forward(net) if hardware else _plain(net)) as scales:
-                rec = substrate.run(x[idx])
-                _, dL = LOSSES[loss](rec.output, y[idx], t_missing=net.duration)
-                grads, _ = rule.backward(net, rec, dL / len(idx))
-            bumped = bumping is not None and bumping(net, rec)  # on the master weights
+            grads, rec = gradients(net, substrate, x[idx], y[idx], hardware, loss, rule)
             correct += int(np.sum(predict(rec.output) == y[idx]))
-            if bumped and bumping.skip_step:
+            if bumping is not None and bumping(net, rec) and bumping.skip_step:
                 continue
-            for g, s in zip(grads, scales):
-                g["w"] = g["w"] * s[None, :]
             tie(net, grads, input_copies)
             optimizer.step(net.params, grads)
             for p in net.params:
