@@ -142,27 +142,36 @@ class HardwareAware:
         return [1.0 / np.maximum(1.0 + f + self.threshold_trial_std * self.rng.standard_normal(f.shape), 1e-3)
                 for f in self.fpn(net)]
 
-    @contextlib.contextmanager
-    def forward(self, net):
-        """Put the effective parameters into `net` for one trial; restore the master ones after.
-
-        Yields the per-layer incoming-weight scales (for the backward chain rule)."""
+    def apply(self, net):
+        """Write the effective parameters of one trial into `net`; returns (master params, scales)."""
         master = copy.deepcopy(net.params)
         scales = self.threshold_scale(net)
+        for l, p in enumerate(net.params):
+            w = quantise_weights(p["w"], self.hw) if self.quantise else p["w"]
+            p["w"] = w * scales[l][None, :]
+            if "axonal" in p and self.delay_jitter:
+                d = net.delay_config.values(master[l])["axonal"]
+                d_eff = np.maximum(d + self.delay_jitter * self.rng.standard_normal(d.shape), 0.0)
+                p["axonal"] = _raw_delay(net.delay_config, d_eff)
+        net.params_changed()
+        return master, scales
+
+    @staticmethod
+    def restore(net, master):
+        for p, m in zip(net.params, master):
+            p.update(m)
+        net.params_changed()
+
+    @contextlib.contextmanager
+    def forward(self, net):
+        """The effective parameters in `net` for one trial, the master ones restored after.
+
+        Yields the per-layer incoming-weight scales (for the backward chain rule)."""
+        master, scales = self.apply(net)
         try:
-            for l, p in enumerate(net.params):
-                w = quantise_weights(p["w"], self.hw) if self.quantise else p["w"]
-                p["w"] = w * scales[l][None, :]
-                if "axonal" in p and self.delay_jitter:
-                    d = net.delay_config.values(master[l])["axonal"]
-                    d_eff = np.maximum(d + self.delay_jitter * self.rng.standard_normal(d.shape), 0.0)
-                    p["axonal"] = _raw_delay(net.delay_config, d_eff)
-            net.params_changed()
             yield scales
         finally:
-            for p, m in zip(net.params, master):
-                p.update(m)
-            net.params_changed()
+            self.restore(net, master)
 
 
 def _raw_delay(cfg, d):
@@ -183,17 +192,25 @@ def tie(net, grads_or_params, copies, kind="axonal"):
     a[:n * copies] = np.tile(a[:n * copies].reshape(copies, n).mean(axis=0), copies)
 
 
+def _ones(net):
+    return [np.ones(n) for n in net.layer_sizes]
+
+
 @contextlib.contextmanager
 def _plain(net):
-    yield [np.ones(n) for n in net.layer_sizes]
+    yield _ones(net)
 
 
-def evaluate(net, substrate, data, hardware=None, loss="mse"):
-    """(accuracy, output spike times) of `substrate` on (input times, labels)."""
-    x, y = data
-    with (hardware.forward(net) if hardware else _plain(net)):
-        rec = substrate.run(x)
-    return float(np.mean(predict(rec.output) == y)), rec.output
+def _backward(net, rec, y, loss, rule, scales):
+    """Gradients for the master parameters from one trial's record (effective params in `net`)."""
+    n = len(y)
+    _, dL = LOSSES[loss](rec.output[:n], y, t_missing=net.duration)
+    dL_full = np.zeros_like(rec.output)
+    dL_full[:n] = dL / n
+    grads, _ = rule.backward(net, rec, dL_full)
+    for g, s in zip(grads, scales):
+        g["w"] = g["w"] * s[None, :]   # threshold noise as weight scaling; straight-through for Q
+    return grads
 
 
 def gradients(net, substrate, x, y, hardware=None, loss="mse", rule=None):
@@ -202,39 +219,101 @@ def gradients(net, substrate, x, y, hardware=None, loss="mse", rule=None):
     rule = rule or SpikeTimeGradient(net.model)
     with (hardware.forward(net) if hardware else _plain(net)) as scales:
         rec = substrate.run(x)
-        _, dL = LOSSES[loss](rec.output, y, t_missing=net.duration)
-        grads, _ = rule.backward(net, rec, dL / len(x))
-    for g, s in zip(grads, scales):
-        g["w"] = g["w"] * s[None, :]
+        grads = _backward(net, rec, y, loss, rule, scales)
     return grads, rec
+
+
+def _run_brian(net, x, order, hardware, on_trial):
+    """Every trial in ONE Brian2 run (LayeredNetwork.run_trials). At each trial boundary
+    `on_trial(k, record, backward, finish)` runs: `backward(y, loss, rule)` gives the gradients
+    while the trial's effective parameters are still in place, `finish()` puts the master ones back
+    (on_trial may then change them); fresh hardware effects are drawn for the next trial."""
+    state = {"master": None}
+
+    def begin():
+        if hardware:
+            state["master"], state["scales"] = hardware.apply(net)
+        else:
+            state["scales"] = _ones(net)
+
+    def finish():
+        if state["master"] is not None:
+            hardware.restore(net, state["master"])
+            state["master"] = None
+
+    def callback(k, rec):
+        on_trial(k, rec, lambda y, loss, rule: _backward(net, rec, y, loss, rule, state["scales"]), finish)
+        finish()
+        if (k + 1) * net.batch_size < len(order):
+            begin()
+
+    begin()
+    try:
+        net.run_trials(x, callback, batch_order=order)
+    finally:
+        finish()
+
+
+def _step(net, grads, optimizer, input_copies):
+    tie(net, grads, input_copies)
+    optimizer.step(net.params, grads)
+    for p in net.params:
+        net.delay_config.clip(p)
+    net.params_changed()
+
+
+def evaluate(net, substrate, data, hardware=None, loss="mse"):
+    """(accuracy, output spike times) of `substrate` on (input times, labels); with the Brian2
+    substrate every trial of batch_size samples gets its own trial-to-trial noise."""
+    x, y = data
+    if isinstance(substrate, BrianSubstrate):
+        outs = []
+        _run_brian(net, x, np.arange(len(x)), hardware,
+                   lambda k, rec, backward, finish: outs.append(rec.output[:rec.n_valid].copy()))
+        out = np.concatenate(outs)
+    else:
+        with (hardware.forward(net) if hardware else _plain(net)):
+            out = substrate.run(x).output
+    return float(np.mean(predict(out) == y)), out
 
 
 def train_in_the_loop(net, substrate, train, test=None, epochs=1, optimizer=None, loss="mse", batch_size=None,
                       hardware=None, input_copies=1, bumping=None, seed=0, log=print):
     """Minibatch training where `substrate` does every forward pass and the exact spike-time rule
-    computes the gradients from its record. Returns the history (one dict per epoch)."""
+    computes the gradients from its record. With the Brian2 substrate an epoch is one Brian2 run
+    (batch_size = the network's); other substrates run minibatch by minibatch.
+    Returns the history (one dict per epoch)."""
     rule = SpikeTimeGradient(net.model)
     optimizer = optimizer or Adam(0.005)
     x, y = train
-    B = batch_size or net.batch_size
+    B = net.batch_size if isinstance(substrate, BrianSubstrate) else (batch_size or net.batch_size)
     rng = np.random.default_rng(seed)
     tie(net, net.params, input_copies)
     history = []
     for epoch in range(epochs):
         order = rng.permutation(len(x))
-        correct = 0
-        for start in range(0, len(x), B):
-            idx = order[start:start + B]
-            grads, rec = gradients(net, substrate, x[idx], y[idx], hardware, loss, rule)
-            correct += int(np.sum(predict(rec.output) == y[idx]))
+        stats = {"correct": 0}
+
+        def learn(rec, yb, grads_fn, finish):
+            stats["correct"] += int(np.sum(predict(rec.output[:len(yb)]) == yb))
+            grads = grads_fn(yb, loss, rule)
+            finish()                                    # master parameters back in place
             if bumping is not None and bumping(net, rec) and bumping.skip_step:
-                continue
-            tie(net, grads, input_copies)
-            optimizer.step(net.params, grads)
-            for p in net.params:
-                net.delay_config.clip(p)
-            net.params_changed()
-        row = {"epoch": epoch + 1, "train_acc": correct / len(x)}
+                return
+            _step(net, grads, optimizer, input_copies)
+
+        if isinstance(substrate, BrianSubstrate):
+            _run_brian(net, x, order, hardware,
+                       lambda k, rec, backward, finish: learn(rec, y[order[k * B:k * B + rec.n_valid]], backward,
+                                                              finish))
+        else:
+            for start in range(0, len(x), B):
+                idx = order[start:start + B]
+                with (hardware.forward(net) if hardware else _plain(net)) as scales:
+                    rec = substrate.run(x[idx])
+                    grads = _backward(net, rec, y[idx], loss, rule, scales)
+                learn(rec, y[idx], lambda *a: grads, lambda: None)
+        row = {"epoch": epoch + 1, "train_acc": stats["correct"] / len(x)}
         if test is not None:
             row["test_acc"] = evaluate(net, substrate, test, hardware, loss)[0]
         history.append(row)

@@ -52,7 +52,7 @@ def build(sim, spec, input_times_ms):
         n_bias = w.shape[0] - n_prev
         if n_bias:
             bias = sim.Population(n_bias, sim.SpikeSourceArray(
-                spike_times=[sim.Sequence([spec["bias_times_ms"][l]])] * n_bias), label=f"bias{l}")
+                spike_times=sim.Sequence([spec["bias_times_ms"][l]])), label=f"bias{l}")
             groups.append((bias, _connections(w[n_prev:], d[n_prev:], n_bias, copies, shared_source=True)))
         for source, by_sign in groups:
             for receptor, rows in by_sign.items():
