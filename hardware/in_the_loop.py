@@ -34,7 +34,7 @@ import numpy as np
 from brian2 import ms
 
 from ..learning_rules.losses import LOSSES, predict
-from ..learning_rules.optimizers import Adam
+from ..learning_rules.optimizers import Adam, StepLR
 from ..learning_rules.spike_time_gradient import SpikeTimeGradient
 from ..models.network import TrialRecord
 from .brainscales2 import BSS2, quantise_weights, write_chip_script
@@ -278,19 +278,22 @@ def evaluate(net, substrate, data, hardware=None, loss="mse"):
 
 
 def train_in_the_loop(net, substrate, train, test=None, epochs=1, optimizer=None, loss="mse", batch_size=None,
-                      hardware=None, input_copies=1, bumping=None, seed=0, log=print):
+                      hardware=None, input_copies=1, bumping=None, schedule=(20, 0.95), seed=0, log=print):
     """Minibatch training where `substrate` does every forward pass and the exact spike-time rule
     computes the gradients from its record. With the Brian2 substrate an epoch is one Brian2 run
-    (batch_size = the network's); other substrates run minibatch by minibatch.
-    Returns the history (one dict per epoch)."""
+    (batch_size = the network's); other substrates run minibatch by minibatch. `schedule`:
+    (step_size, gamma) of a StepLR learning-rate decay, or None. Returns the history (one dict per epoch)."""
     rule = SpikeTimeGradient(net.model)
     optimizer = optimizer or Adam(0.005)
     x, y = train
     B = net.batch_size if isinstance(substrate, BrianSubstrate) else (batch_size or net.batch_size)
     rng = np.random.default_rng(seed)
     tie(net, net.params, input_copies)
+    lr_schedule = StepLR(optimizer, *schedule) if schedule else None
     history = []
     for epoch in range(epochs):
+        if lr_schedule:
+            lr_schedule.set_epoch(epoch)
         order = rng.permutation(len(x))
         stats = {"correct": 0}
 
