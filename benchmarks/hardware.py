@@ -1,6 +1,7 @@
 """Hardware benchmark: NEST agreement of the PyNN export, and hardware-aware Yin-Yang training.
 
     python benchmarks/hardware.py --nest-epochs 30 --hw-epochs 300 --seeds 0 1 2
+    python benchmarks/hardware.py --skip-nest --hw-epochs 300 --seeds 3 --update   # add a seed
 
 nest_agreement: a 4-30-3 W+axonal Yin-Yang network (experiments.yinyang, tau_m = 2 tau_s) trained
 for --nest-epochs in Brian2, then the 1000 test samples run in Brian2 and, exported with
@@ -15,6 +16,7 @@ under the same hardware effects, and whether the trained network passes brainsca
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -114,10 +116,26 @@ def hw_aware(config, seeds, epochs):
         check(net, shared_inputs=yinyang_bss2.COPIES, quantised=True)  # raises if it does not fit
         per_seed.append(dict(seed=seed, test_acc=acc, curve=[h["test_acc"] for h in hist], seconds=secs,
                              fits_brainscales2=True))
+    return summarise(per_seed, epochs)
+
+
+def summarise(per_seed, epochs):
     accs = [r["test_acc"] for r in per_seed]
-    return {"test_acc_mean": float(np.mean(accs)), "test_acc_std": float(np.std(accs)), "seeds": list(seeds),
+    seeds = [r["seed"] for r in per_seed]
+    return {"test_acc_mean": float(np.mean(accs)), "test_acc_std": float(np.std(accs)), "seeds": seeds,
             "epochs": epochs, "per_seed": per_seed,
             "partial": f"{len(seeds)} seed(s), {epochs} of the reference 300 epochs" if epochs < 300 else None}
+
+
+def merge_seeds(old, new):
+    """Add new seeds to an existing entry trained for the same number of epochs (--update)."""
+    if not old or old.get("epochs") != new["epochs"]:
+        return new
+    by_seed = {r["seed"]: r for r in old["per_seed"]}
+    by_seed.update({r["seed"]: r for r in new["per_seed"]})
+    merged = summarise([by_seed[k] for k in sorted(by_seed)], new["epochs"])
+    merged["commands"] = sorted(set(old.get("commands", [])) | set(new.get("commands", [])))
+    return merged
 
 
 def main(argv=None):
@@ -128,17 +146,25 @@ def main(argv=None):
     p.add_argument("--pynn-brian2", type=int, default=12, help="test samples run on pyNN.brian2 (0: skip)")
     p.add_argument("--seeds", nargs="*", type=int, default=[0])
     p.add_argument("--skip-nest", action="store_true")
+    p.add_argument("--update", action="store_true", help="add the seeds to hw_aware entries with the same epochs")
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "hardware.json"))
     args = p.parse_args(argv)
     res = {"machine": machine(), "command": command(__file__, argv),
            "timing_note": "measured under load from parallel jobs (2 shared cores)"}
     if not args.skip_nest:
         res["nest_agreement"] = nest_agreement(args.nest_epochs, args.timestep, pynn_brian2_n=args.pynn_brian2)
+        res["nest_agreement"]["command"] = res["command"]
         print(res["nest_agreement"])
         write_results(args.out, res, update=True)
-    res["hw_aware"] = {}
+    old = {}
+    if args.update and os.path.exists(args.out):
+        with open(args.out) as f:
+            old = json.load(f).get("hw_aware", {})
+    res["hw_aware"] = dict(old)
     for config in yinyang_bss2.CONFIGS:
-        res["hw_aware"][config] = hw_aware(config, args.seeds, args.hw_epochs)
+        new = hw_aware(config, args.seeds, args.hw_epochs)
+        new["commands"] = [res["command"]]
+        res["hw_aware"][config] = merge_seeds(old.get(config), new)
         print(config, res["hw_aware"][config]["test_acc_mean"])
         write_results(args.out, res, update=True)
 

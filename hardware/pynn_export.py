@@ -60,6 +60,11 @@ def _ms(q):
 def network_spec(net) -> dict:
     """The network in PyNN units (a JSON-able dict; see hardware.pynn_network)."""
     check_exportable(net)
+    for l, p in enumerate(net.params):
+        for k, v in p.items():
+            if not np.all(np.isfinite(v)):
+                raise ValueError(f"projection {l}: parameter {k!r} has NaN or inf entries; fix the trained "
+                                 "network before exporting it")
     m = net.model
     tu_ms = _ms(m.time_unit)
     trial_ms = net.duration * tu_ms

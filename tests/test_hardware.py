@@ -76,6 +76,14 @@ def test_refuses_models_without_pynn_equivalent():
         network_spec(object())
     with pytest.raises(TypeError, match="timestep must be a Brian2 time"):
         run_pynn(small_net(), None, inputs(2), timestep=0.01)
+    with pytest.raises(ValueError, match="later than one time step"):
+        run_pynn(small_net(), None, np.zeros((1, 4)), timestep=0.01 * ms)
+    with pytest.raises(ValueError, match="backend must be a PyNN module name"):
+        write_pynn_script(small_net(), "/tmp/never.py", inputs(1), backend="nest; rm")
+    bad = small_net()
+    bad.params[1]["w"][0, 0] = np.nan
+    with pytest.raises(ValueError, match="projection 1: parameter 'w' has NaN"):
+        network_spec(bad)
 
 
 # ---- NEST agreement ------------------------------------------------------------------------------
