@@ -183,13 +183,15 @@ def _raw_delay(cfg, d):
     return np.log(s / (1.0 - s))
 
 
-def tie(net, grads_or_params, copies, kind="axonal"):
-    """Make the input replicas share one axonal delay: average their entries (in place)."""
-    if copies <= 1 or kind not in grads_or_params[0]:
+def tie(net, arrays, copies, kind="axonal", reduce="mean"):
+    """Make the input replicas share one axonal delay (in place): parameters are averaged
+    (reduce='mean'); gradients of the shared delay are the sum over its replicas (reduce='sum')."""
+    if copies <= 1 or kind not in arrays[0]:
         return
     n = net.n_inputs // copies
-    a = grads_or_params[0][kind]
-    a[:n * copies] = np.tile(a[:n * copies].reshape(copies, n).mean(axis=0), copies)
+    a = arrays[0][kind]
+    shared = getattr(a[:n * copies].reshape(copies, n), reduce)(axis=0)
+    a[:n * copies] = np.tile(shared, copies)
 
 
 def _ones(net):
@@ -255,7 +257,7 @@ def _run_brian(net, x, order, hardware, on_trial):
 
 
 def _step(net, grads, optimizer, input_copies):
-    tie(net, grads, input_copies)
+    tie(net, grads, input_copies, reduce="sum")
     optimizer.step(net.params, grads)
     for p in net.params:
         net.delay_config.clip(p)

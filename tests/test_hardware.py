@@ -280,6 +280,10 @@ def test_threshold_noise_is_weight_scaling_and_replicas_share_delays():
     a = net5.params[0]["axonal"]
     np.testing.assert_allclose(a[:4], a[4:8])
     np.testing.assert_allclose(a[:4], a[8:12])
+    g = [{"axonal": np.arange(13.0)}]                                   # gradient of a shared delay: the sum
+    tie(net5, g, 3, reduce="sum")
+    np.testing.assert_allclose(g[0]["axonal"][:4], [12.0, 15.0, 18.0, 21.0])
+    np.testing.assert_allclose(g[0]["axonal"][8:], [12.0, 15.0, 18.0, 21.0, 12.0])
 
 
 @needs_nest
