@@ -15,8 +15,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.brian2learn-installed
 if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
-  echo "[bootstrap] pip install -e .[test]"
+  echo "[bootstrap] pip install -e .[test,hardware]"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -e ".[test,hardware]"
   touch "$stamp"
 fi
