@@ -2,9 +2,11 @@
 from .delay_adaptation import DelayAdaptation, adaptive_synapses
 from .losses import LOSSES, predict, shift_invariant_mse, ttfs_cross_entropy
 from .optimizers import SGD, Adam, StepLR
+from .perturbation import PerturbationGradient, cosine_similarity
 from .spike_time_gradient import SpikeTimeGradient, UnsupportedModelError
 from .weight_bumping import WeightBumping
 
 __all__ = ["SpikeTimeGradient", "UnsupportedModelError", "ttfs_cross_entropy", "shift_invariant_mse",
            "predict", "LOSSES", "SGD", "Adam", "StepLR", "WeightBumping",
-           "DelayAdaptation", "adaptive_synapses"]
+           "DelayAdaptation", "adaptive_synapses",
+           "PerturbationGradient", "cosine_similarity"]
