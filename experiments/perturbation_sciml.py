@@ -60,7 +60,7 @@ class SpikingSciML:
     dt, duration : floats in tau_s;  seed : int;  target : Brian2 code-generation target
     """
 
-    def __init__(self, domain, hidden=30, decode="membrane", n_points=33, n_rows=17, dt=0.01, duration=4.0,
+    def __init__(self, domain, hidden=30, decode="membrane", n_points=33, n_rows=1, dt=0.01, duration=4.0,
                  seed=0, target="cython", weight_init=((1.0, 1.0), (0.5, 1.0)), out_scale=1.0):
         if decode not in DECODERS:
             raise ValueError(f"decode must be one of {DECODERS}, got {decode!r}")
@@ -77,8 +77,8 @@ class SpikingSciML:
         n_in = 2 * len(self.domain)
         self.n_points, self.n_rows = int(n_points), int(n_rows)
         self.net = LayeredNetwork(n_in, layers, batch_size=self.n_points, **kw)
-        self.batched = LayeredNetwork(n_in, layers, batch_size=self.n_points * self.n_rows, **kw)
-        self.batched.params = self.net.params          # one set of master parameters
+        self._net_args = (n_in, layers, kw)
+        self._batched = None
         self.out_scale = float(out_scale)
         rng = np.random.default_rng(seed + 1)
         H = hidden[-1]
@@ -86,6 +86,20 @@ class SpikingSciML:
                         if decode == "membrane" else np.zeros(0))
         self.grad_rule = SpikeTimeGradient(model)
         self.forward_runs = 0
+
+    @property
+    def batched(self):
+        """The network of n_rows x n_points batch copies (built on first use; shares `net.params`)."""
+        if self._batched is None or self._batched.batch_size != self.n_points * self.n_rows:
+            n_in, layers, kw = self._net_args
+            self._batched = LayeredNetwork(n_in, layers, batch_size=self.n_points * self.n_rows, **kw)
+            self._batched.params = self.net.params          # one set of master parameters
+        return self._batched
+
+    def use(self, estimator):
+        """Size the batched network for one estimate of `estimator` (its n_rows for these blocks)."""
+        self.n_rows = estimator.n_rows(self.blocks)
+        return self
 
     # ---- parameters --------------------------------------------------------------------
     @property
@@ -107,7 +121,8 @@ class SpikingSciML:
             o += p["w"].size
         self.readout = theta[o:].copy()
         self.net.params_changed()
-        self.batched.params_changed()
+        if self._batched is not None:
+            self._batched.params_changed()
 
     # ---- encoding and decoding ---------------------------------------------------------
     def encode(self, points):
@@ -156,7 +171,7 @@ class SpikingSciML:
         M, n_w = len(stack), self.net.n_weights
         if M > self.n_rows:
             raise ValueError(f"{M} parameter rows but the batched network holds {self.n_rows}; "
-                             "build SpikingSciML with n_rows >= PerturbationGradient.n_rows()")
+                             "call model.use(estimator) first")
         dw = np.zeros((self.n_rows, n_w))
         dw[:M] = stack[:, :n_w] - self.theta[:n_w]
         self.batched.set_copy_offsets(np.repeat(dw, self.n_points, axis=0))
@@ -247,6 +262,7 @@ class SpikingSciML:
 
             self.net.run_trials(np.tile(x, (steps, 1)), on_trial)
         else:
+            self.use(estimator)
             state = {}
 
             def draw():
@@ -281,14 +297,10 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.01, K=8
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     tk = make_task(task, n)
     est = None
-    n_rows = 1
     if gradient == "perturbation":
         est = PerturbationGradient(K=K, eps=eps, distribution=distribution, layerwise=layerwise, seed=seed)
-        n_blocks = len(np.atleast_1d(hidden)) + (1 if decode == "spike_time" else 0) + (decode == "membrane")
-        n_rows = est.n_rows([1] * n_blocks)
-    model = SpikingSciML(tk.domain, hidden=hidden, decode=decode, n_points=len(tk.points), n_rows=n_rows,
-                         dt=dt, duration=duration, weight_init=weight_init, seed=seed, target=target)
-
+    model = SpikingSciML(tk.domain, hidden=hidden, decode=decode, n_points=len(tk.points), dt=dt,
+                         duration=duration, weight_init=weight_init, seed=seed, target=target)
     def log(step, loss):
         if log_every and step % log_every == 0:
             print(f"{task} {gradient} step {step}: loss {loss:.4g}", flush=True)
@@ -300,3 +312,23 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.01, K=8
     u_eval = model.predict(tk.eval_points)
     return dict(task=task, gradient=gradient, rel_l2=rel_l2(u_eval, tk.exact(tk.eval_points)), losses=losses,
                 forward_runs=runs, seconds=seconds, model=model, task_obj=tk, u_eval=u_eval)
+
+
+def cosine_vs_K(task="poisson_sin", Ks=(1, 2, 4, 8, 16, 32, 64), repeats=5, eps=1e-3, hidden=30, n=None,
+                distribution="gaussian", layerwise=False, seed=0, target="cython"):
+    """Cosine similarity of the perturbation estimate to the exact gradient, per K (mean, std over repeats).
+
+    At the initial parameters of the TTFS network on `task`; every estimate is one batched Brian2 run."""
+    tk = make_task(task, n)
+    model = SpikingSciML(tk.domain, hidden=hidden, n_points=len(tk.points), duration=3.0,
+                         weight_init=((2.0, 2.0),), seed=seed, target=target)
+    model.use(PerturbationGradient(K=max(Ks), layerwise=layerwise))
+    g, _ = model.exact_gradient(tk.points, tk.grad)
+    sub = model.substrate(tk.points)
+    out = {}
+    for K in Ks:
+        est = PerturbationGradient(K=K, eps=eps, distribution=distribution, layerwise=layerwise, seed=seed + K)
+        c = [cosine_similarity(est.estimate(lambda s: tk.loss(sub(s)), model.theta, blocks=model.blocks)[0], g)
+             for _ in range(repeats)]
+        out[str(K)] = dict(mean=float(np.mean(c)), std=float(np.std(c)), repeats=repeats)
+    return out

@@ -16,8 +16,8 @@ derivatives). The same (A, b) serves the perturbation estimate and the exact cha
   u = sin(pi x) + sin(3 pi x)/3 (more structure: f = pi^2 (sin(pi x) + 3 sin(3 pi x))).
 - heat u_t = kappa u_xx on [0, 1] x [0, 1], u(x, 0) = sin(pi x), u(0, t) = u(1, t) = 0, with
   kappa = 1 / pi^2 so that u = exp(-t) sin(pi x): interior residual (central differences in t and x)
-  r = (u_{i,n+1} - u_{i,n-1}) / (2 dt) - kappa (u_{i+1,n} - 2 u_{i,n} + u_{i-1,n}) / h^2,
-  plus initial-condition and boundary rows.
+  r = (u_{i,n+1} - u_{i,n-1}) / (2 dt) - kappa (u_{i+1,n} - 2 u_{i,n} + u_{i-1,n}) / h^2
+  (second-order backward difference in t at t = 1), plus initial-condition and boundary rows.
 The relative L2 error is measured against the analytic solution on a finer grid than the training one.
 """
 from __future__ import annotations
@@ -92,12 +92,17 @@ def _heat(name, nx, nt, w_ic=1.0, w_bc=1.0):
     pts = np.stack([X.ravel(), T.ravel()], axis=1)
     idx = np.arange(nx * nt).reshape(nx, nt)
     rows = []
-    inner = idx[1:-1, 1:-1].ravel()
+    inner = idx[1:-1, 1:].ravel()
+    last = (inner % nt) == nt - 1
     R = np.zeros((len(inner), nx * nt))
     r = np.arange(len(inner))
-    for di, dn, c in ((0, 1, 1 / (2 * k)), (0, -1, -1 / (2 * k)),
-                      (1, 0, -kappa / h ** 2), (-1, 0, -kappa / h ** 2), (0, 0, 2 * kappa / h ** 2)):
+    for di, dn, c in ((1, 0, -kappa / h ** 2), (-1, 0, -kappa / h ** 2), (0, 0, 2 * kappa / h ** 2)):
         R[r, inner + di * nt + dn] += c
+    # u_t: central inside, second-order backward (3 u_n - 4 u_{n-1} + u_{n-2}) / (2 dt) at t = 1
+    for dn, c_mid, c_last in ((1, 1, 0), (-1, -1, -4), (0, 0, 3), (-2, 0, 1)):
+        for sel, coef in ((~last, c_mid), (last, c_last)):
+            if coef:
+                R[r[sel], inner[sel] + dn] += coef / (2 * k)
     scale = 1.0 / np.sqrt(len(inner))   # residual of a unit-size solution is O(1)
     rows.append((R * scale, np.zeros(len(inner))))
     ic = idx[:, 0]
