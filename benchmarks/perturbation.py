@@ -1,6 +1,6 @@
 """Weight perturbation vs exact gradients on spiking SciML tasks (Wan, Zhang & Karniadakis 2024).
 
-    python benchmarks/perturbation.py --tasks regression_x2 poisson_sin heat --steps 2000 --seeds 0
+    python benchmarks/perturbation.py --tasks regression_x2 poisson_sin heat --steps 3000 --seeds 0
     python benchmarks/perturbation.py --cosine --speed --update      # cosine_vs_K and the speed ratio
 
 Writes benchmarks/results/perturbation.json = {"<task>": {"rel_l2_perturbation", "rel_l2_exact_gradient",
@@ -26,13 +26,16 @@ from brian2learn.learning_rules import PerturbationGradient  # noqa: E402
 
 
 def run_task(task, args):
-    entry = dict(seeds=args.seeds, steps=args.steps, K=args.K, eps=args.eps, hidden=args.hidden, lr=args.lr,
+    steps = args.steps_heat if task == "heat" and args.steps_heat else args.steps
+    entry = dict(seeds=args.seeds, steps=steps, K=args.K, eps=args.eps, layerwise=True, hidden=args.hidden,
+                 lr_perturbation=args.lr, lr_exact=args.lr_exact, optimizer="Adam, constant learning rate",
                  n_grid=len(make_task(task).points), decode="membrane")
     for gradient, key in (("perturbation", "rel_l2_perturbation"), ("exact", "rel_l2_exact_gradient")):
         errs, runs, secs = [], [], []
+        lr = args.lr if gradient == "perturbation" else args.lr_exact
         for seed in args.seeds:
-            r = train(task, gradient=gradient, steps=args.steps, lr=args.lr, K=args.K, eps=args.eps,
-                      hidden=args.hidden, seed=seed, log_every=max(args.steps // 5, 1))
+            r = train(task, gradient=gradient, steps=steps, lr=lr, lr_final=1.0, K=args.K, eps=args.eps,
+                      hidden=args.hidden, seed=seed, log_every=max(steps // 5, 1))
             errs.append(r["rel_l2"])
             runs.append(r["forward_runs"])
             secs.append(r["seconds"])
@@ -42,7 +45,7 @@ def run_task(task, args):
         entry[key + "_per_seed"] = errs
         entry["forward_runs" if gradient == "perturbation" else "forward_runs_exact"] = int(np.mean(runs))
         entry["seconds" if gradient == "perturbation" else "seconds_exact"] = float(np.mean(secs))
-    entry["simulated_networks_per_step_perturbation"] = PerturbationGradient(K=args.K).n_rows()
+    entry["networks_per_step_perturbation"] = PerturbationGradient(K=args.K, layerwise=True).n_rows([1, 1])
     return entry
 
 
@@ -51,11 +54,11 @@ def speed(args, repeats=5):
     task = make_task("poisson_sin")
     model = SpikingSciML(task.domain, hidden=args.hidden, n_points=len(task.points), duration=3.0,
                          weight_init=((2.0, 2.0),))
-    est = PerturbationGradient(K=args.K, eps=args.eps)
+    est = PerturbationGradient(K=args.K, eps=args.eps, layerwise=True)
     model.use(est)
     out = {}
     for name, sub in (("batched", model.substrate(task.points)), ("separate", model.sequential_substrate(task.points))):
-        stack = est.stack(model.theta, est.directions(model.theta.size))
+        stack = est.stack(model.theta, est.directions(model.theta.size, model.blocks))
         sub(stack)  # compile / warm up
         t0 = time.perf_counter()
         for _ in range(repeats):
@@ -64,7 +67,7 @@ def speed(args, repeats=5):
         out[f"{name}_seconds_per_step"] = dt
         out[f"{name}_networks_per_second"] = len(stack) / dt
     out["ratio_separate_over_batched"] = out["separate_seconds_per_step"] / out["batched_seconds_per_step"]
-    out.update(K=args.K, networks_per_step=est.n_rows(), points=len(task.points), hidden=args.hidden, repeats=repeats)
+    out.update(K=args.K, networks_per_step=est.n_rows(model.blocks), points=len(task.points), hidden=args.hidden, repeats=repeats)
     return out
 
 
@@ -75,7 +78,9 @@ def main(argv=None):
     p.add_argument("--seeds", nargs="*", type=int, default=[0])
     p.add_argument("--K", type=int, default=8)
     p.add_argument("--eps", type=float, default=1e-2)
-    p.add_argument("--lr", type=float, default=0.02)
+    p.add_argument("--steps-heat", type=int, default=None, help="steps for the heat task (default: --steps)")
+    p.add_argument("--lr", type=float, default=0.02, help="Adam learning rate, perturbation")
+    p.add_argument("--lr-exact", type=float, default=0.05, help="Adam learning rate, exact gradient")
     p.add_argument("--hidden", type=int, default=30)
     p.add_argument("--cosine", action="store_true", help="cosine similarity to the exact gradient vs K")
     p.add_argument("--speed", action="store_true", help="batched step vs separate runs")

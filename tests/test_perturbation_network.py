@@ -54,11 +54,16 @@ def test_copy_offsets_bad_input():
         net.set_copy_offsets(np.full((2, net.n_weights), np.nan))
 
 
+def _model(decode):
+    task = make_task("regression_sin", 7)
+    m = SpikingSciML(task.domain, hidden=5, decode=decode, n_points=7, n_rows=5, duration=3.0,
+                     weight_init=((2.0, 2.0),), seed=2)
+    return m, task
+
+
 @pytest.fixture(scope="module")
 def model():
-    task = make_task("regression_sin", 7)
-    m = SpikingSciML(task.domain, hidden=5, n_points=7, n_rows=5, duration=3.0, weight_init=((2.0, 2.0),), seed=2)
-    return m, task
+    return _model("membrane")
 
 
 def test_substrate_leaves_clean_parameters_and_matches_predict(model):
@@ -78,14 +83,16 @@ def test_substrate_leaves_clean_parameters_and_matches_predict(model):
     np.testing.assert_allclose(U, m.sequential_substrate(task.points)(stack), rtol=0, atol=1e-12)
 
 
-def test_exact_gradient_matches_finite_differences(model):
-    """The chain rule through readout + spike times equals central differences of the same simulation."""
-    m, task = model
+@pytest.mark.parametrize("decode", ["membrane", "spike_time"])
+def test_exact_gradient_matches_finite_differences(decode, model):
+    """The chain rule through decoder + spike times equals central differences of the same simulation."""
+    m, task = model if decode == "membrane" else _model(decode)
     g, u = m.exact_gradient(task.points, task.grad)
     sub = m.substrate(task.points)
     theta, h = m.theta, 1e-5
     rng = np.random.default_rng(1)
-    idx = np.concatenate([rng.choice(m.net.n_weights, 6, replace=False), m.net.n_weights + np.arange(2)])
+    idx = np.concatenate([rng.choice(m.net.n_weights, 8, replace=False),
+                          m.net.n_weights + np.arange(min(2, len(m.readout)))]).astype(int)
     fd = []
     for i in idx:
         stack = np.repeat(theta[None], 2, axis=0)
