@@ -38,7 +38,7 @@ import numpy as np
 from brian2 import ms
 
 from ..datasets import ttfs_linear
-from ..learning_rules import Adam, PerturbationGradient, SpikeTimeGradient
+from ..learning_rules import Adam, PerturbationGradient, SpikeTimeGradient, cosine_similarity
 from ..models import LIF, LayeredNetwork
 from .sciml_tasks import make_task, rel_l2
 
