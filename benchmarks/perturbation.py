@@ -52,8 +52,7 @@ def run_task(task, args):
 def speed(args, repeats=5):
     """Simulations per second: the batched step (2K + 1 copies x points, ONE run) vs one run per copy."""
     task = make_task("poisson_sin")
-    model = SpikingSciML(task.domain, hidden=args.hidden, n_points=len(task.points), duration=3.0,
-                         weight_init=((2.0, 2.0),))
+    model = SpikingSciML(task.domain, hidden=args.hidden, n_points=len(task.points))
     est = PerturbationGradient(K=args.K, eps=args.eps, layerwise=True)
     model.use(est)
     out = {}

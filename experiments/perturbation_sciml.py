@@ -57,11 +57,15 @@ class SpikingSciML:
     decode : 'membrane' or 'spike_time' (see the module docstring)
     n_points : int, grid points per forward evaluation (the task's points)
     n_rows : int, parameter vectors per perturbation run (PerturbationGradient.n_rows())
-    dt, duration : floats in tau_s;  seed : int;  target : Brian2 code-generation target
+    dt, duration : floats in tau_s (duration is also the readout time T_r)
+    weight_init : per projection (mean, std) in weight units (default N(2, 2): with two input spikes
+                  and a bias most hidden neurons fire for every x, so u(x) is smooth)
+    seed : int;  target : Brian2 code-generation target
+    Only weights (and the readout) are trained; delays stay at the latency.
     """
 
-    def __init__(self, domain, hidden=30, decode="membrane", n_points=33, n_rows=1, dt=0.01, duration=4.0,
-                 seed=0, target="cython", weight_init=((1.0, 1.0), (0.5, 1.0)), out_scale=1.0):
+    def __init__(self, domain, hidden=30, decode="membrane", n_points=33, n_rows=1, dt=0.01, duration=3.0,
+                 seed=0, target="cython", weight_init=((2.0, 2.0),), out_scale=1.0):
         if decode not in DECODERS:
             raise ValueError(f"decode must be one of {DECODERS}, got {decode!r}")
         self.domain = [tuple(map(float, d)) for d in domain]
@@ -289,7 +293,7 @@ class SpikingSciML:
 
 def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_final=0.05, K=8, eps=1e-2,
           distribution="gaussian", layerwise=True, hidden=30, decode="membrane", n=None, seed=0,
-          dt=0.01, duration=3.0, weight_init=((2.0, 2.0),), target="cython", log_every=0):
+          dt=0.01, target="cython", log_every=0):
     """Train one task with Adam; returns a dict with the relative L2 error, forward runs, seconds, losses.
 
     The learning rate decays exponentially from lr to lr * lr_final over the steps (the perturbation
@@ -302,8 +306,8 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
     est = None
     if gradient == "perturbation":
         est = PerturbationGradient(K=K, eps=eps, distribution=distribution, layerwise=layerwise, seed=seed)
-    model = SpikingSciML(tk.domain, hidden=hidden, decode=decode, n_points=len(tk.points), dt=dt,
-                         duration=duration, weight_init=weight_init, seed=seed, target=target)
+    model = SpikingSciML(tk.domain, hidden=hidden, decode=decode, n_points=len(tk.points), dt=dt, seed=seed,
+                         target=target)
     opt = Adam({"weights": lr})
 
     def log(step, loss):
@@ -326,8 +330,7 @@ def cosine_vs_K(task="poisson_sin", Ks=(1, 2, 4, 8, 16, 32, 64), repeats=5, eps=
 
     At the initial parameters of the TTFS network on `task`; every estimate is one batched Brian2 run."""
     tk = make_task(task, n)
-    model = SpikingSciML(tk.domain, hidden=hidden, n_points=len(tk.points), duration=3.0,
-                         weight_init=((2.0, 2.0),), seed=seed, target=target)
+    model = SpikingSciML(tk.domain, hidden=hidden, n_points=len(tk.points), seed=seed, target=target)
     model.use(PerturbationGradient(K=max(Ks), layerwise=layerwise))
     g, _ = model.exact_gradient(tk.points, tk.grad)
     sub = model.substrate(tk.points)
