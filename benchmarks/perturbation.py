@@ -2,6 +2,7 @@
 
     python benchmarks/perturbation.py --tasks regression_x2 poisson_sin heat --steps 3000 --seeds 0
     python benchmarks/perturbation.py --cosine --speed --update      # cosine_vs_K and the speed ratio
+    python benchmarks/perturbation.py --plot                          # results/perturbation_cosine.png
 
 Writes benchmarks/results/perturbation.json = {"<task>": {"rel_l2_perturbation", "rel_l2_exact_gradient",
 "forward_runs", "seconds", "seeds", "steps", ...}, "cosine_vs_K": {K: {"mean", "std", "repeats"}},
@@ -11,6 +12,7 @@ are against the analytic solutions on a grid finer than the training grid (exper
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -70,6 +72,22 @@ def speed(args, repeats=5):
     return out
 
 
+def plot_cosine(results, path):
+    """Cosine similarity to the exact gradient against K (from the results' cosine_vs_K)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    cos = results["cosine_vs_K"]
+    Ks = sorted(int(k) for k in cos if k.isdigit())
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.errorbar(Ks, [cos[str(k)]["mean"] for k in Ks], yerr=[cos[str(k)]["std"] for k in Ks], marker="o",
+                capsize=3, label="measured (TTFS network, Poisson loss)")
+    ax.set(xscale="log", xlabel="directions K", ylabel="cosine(estimate, exact gradient)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", nargs="*", default=[], choices=sorted(TASKS))
@@ -87,7 +105,12 @@ def main(argv=None):
     p.add_argument("--timing-note", default=None)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "perturbation.json"))
     p.add_argument("--update", action="store_true")
+    p.add_argument("--plot", action="store_true", help="only redraw results/perturbation_cosine.png from --out")
     args = p.parse_args(argv)
+    if args.plot:
+        with open(args.out) as f:
+            plot_cosine(json.load(f), os.path.join(os.path.dirname(args.out), "perturbation_cosine.png"))
+        return
     cmd = command(__file__, argv)
     results = {}
     for task in args.tasks:
