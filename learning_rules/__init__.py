@@ -2,6 +2,7 @@
 from .delay_adaptation import DelayAdaptation, adaptive_synapses
 from .losses import LOSSES, predict, shift_invariant_mse, ttfs_cross_entropy
 from .optimizers import SGD, AdaBelief, Adam, ExponentialLR, StepLR
+from .perturbation import PerturbationGradient, cosine_similarity
 from .smooth_gradient import QIFSmoothGradient, SmoothGradient, smooth_mnist_loss
 from .spike_time_gradient import SpikeTimeGradient, UnsupportedModelError
 from .weight_bumping import WeightBumping
@@ -9,4 +10,5 @@ from .weight_bumping import WeightBumping
 __all__ = ["SpikeTimeGradient", "UnsupportedModelError", "ttfs_cross_entropy", "shift_invariant_mse",
            "predict", "LOSSES", "SGD", "Adam", "StepLR", "WeightBumping",
            "DelayAdaptation", "adaptive_synapses",
-           "AdaBelief", "ExponentialLR", "SmoothGradient", "QIFSmoothGradient", "smooth_mnist_loss"]
+           "AdaBelief", "ExponentialLR", "SmoothGradient", "QIFSmoothGradient", "smooth_mnist_loss",
+           "PerturbationGradient", "cosine_similarity"]

@@ -182,6 +182,7 @@ class LayeredNetwork:
             self.params.append(p)
         self._brian = None
         self._dirty = True
+        self.copy_offsets = None  # optional per-copy weight offsets, see set_copy_offsets
 
     # ---- shapes ----------------------------------------------------------------------------
     @property
@@ -215,6 +216,26 @@ class LayeredNetwork:
 
     def params_changed(self):
         """Call after editing `params` in place: the next trial broadcasts them to Brian2."""
+        self._dirty = True
+
+    def set_copy_offsets(self, dw):
+        """Give batch copy b the weights params + dw[b] (None: every copy gets the master weights).
+
+        dw: (batch_size, n_weights) plain floats in weight units, flattened like
+        concatenate([p["w"].ravel() for p in params]). The master `params` are never changed; the
+        offsets apply from the next trial until replaced. Used by the weight-perturbation rule to
+        run a clean copy and its perturbed copies in one Brian2 run (learning_rules.perturbation).
+        """
+        if dw is not None:
+            dw = np.asarray(dw, dtype=float)
+            if dw.shape != (self.batch_size, self.n_weights):
+                raise ValueError(f"copy offsets must have shape (batch_size, n_weights) = "
+                                 f"{(self.batch_size, self.n_weights)}, got {dw.shape}")
+            if not np.all(np.isfinite(dw)):
+                raise ValueError("copy offsets contain NaN or inf")
+        self.copy_offsets = dw
+        if self._brian is not None:
+            self._brian.get("last_broadcast", {}).pop("w", None)
         self._dirty = True
 
     # ---- Brian2 construction -------------------------------------------------------------
@@ -390,6 +411,8 @@ class LayeredNetwork:
             # scale on the master arrays, then gather into the copies without temporaries
             if w_new:
                 np.take(w_flat, idx, out=arrs["w"])
+                if self.copy_offsets is not None:  # copy of each synapse: its target's batch copy
+                    arrs["w"] += self.copy_offsets.ravel()[syn.j[:] // br["layout"]["n_lif"] * w_flat.size + idx]
             if d_new:
                 np.take(d_scaled, idx, out=arrs["delay_exact"])
                 for pathway_delays, k in zip(brian_delays, steps):

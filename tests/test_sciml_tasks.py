@@ -1,0 +1,56 @@
+"""SciML tasks (finite-difference least squares) and the input checks of the spiking SciML model."""
+import numpy as np
+import pytest
+
+from brian2learn.experiments.perturbation_sciml import SpikingSciML, train
+from brian2learn.experiments.sciml_tasks import TASKS, make_task, rel_l2
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_discrete_optimum_is_the_analytic_solution(name):
+    tk = make_task(name)
+    u, *_ = np.linalg.lstsq(tk.A, tk.b, rcond=None)
+    assert np.linalg.matrix_rank(tk.A) == len(tk.points)          # the grid values are determined
+    assert rel_l2(u, tk.exact(tk.points)) < 5e-3                   # only the O(h^2) discretisation error
+    assert tk.loss(tk.exact(tk.points))[0] < 1e-3 * tk.loss(np.zeros(len(tk.points)))[0]
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_loss_gradient_matches_finite_differences(name):
+    tk = make_task(name, 7)
+    u = np.random.default_rng(0).standard_normal(len(tk.points))
+    h = 1e-6
+    E = np.eye(len(u)) * h
+    fd = (tk.loss(u + E) - tk.loss(u - E)) / (2 * h)
+    np.testing.assert_allclose(tk.grad(u), fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
+
+
+def test_heat_residual_vanishes_on_a_discrete_solution():
+    """exp(-t) sin(pi x) solves the PDE; the FD residual is only the truncation error, shrinking as h^2."""
+    errs = []
+    for n in (9, 17):
+        tk = make_task("heat", n)
+        errs.append(np.sqrt(tk.loss(tk.exact(tk.points))[0]))
+    assert errs[1] < errs[0] / 3
+
+
+def test_bad_arguments():
+    with pytest.raises(KeyError, match="unknown task"):
+        make_task("wave")
+    with pytest.raises(ValueError, match="grid points"):
+        make_task("poisson_sin", 3)
+    with pytest.raises(ValueError, match="decode"):
+        SpikingSciML([(0, 1)], decode="rate")
+    with pytest.raises(ValueError, match="domain"):
+        SpikingSciML([(1, 0)])
+    m = SpikingSciML([(0, 1)], n_points=3)
+    with pytest.raises(ValueError, match="inside the domain"):
+        m.encode(np.array([[1.5]]))
+    with pytest.raises(ValueError, match="shape"):
+        m.encode(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="theta"):
+        m.set_theta(np.zeros(3))
+    with pytest.raises(ValueError, match="gradient"):
+        train(gradient="backprop")
+    with pytest.raises(ValueError, match="steps"):
+        train(steps=0)
