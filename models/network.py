@@ -410,14 +410,22 @@ class LayeredNetwork:
         for name, (syn, arrs, brian_delays, idx) in syn_vars.items():
             # scale on the master arrays, then gather into the copies without temporaries
             if w_new:
-                np.take(w_flat, idx, out=arrs["w"])
-                if self.copy_offsets is not None:  # copy of each synapse: its target's batch copy
-                    arrs["w"] += self.copy_offsets.ravel()[syn.j[:] // br["layout"]["n_lif"] * w_flat.size + idx]
+                self._copy_weights(name, w_flat, idx, out=arrs["w"])
             if d_new:
                 np.take(d_scaled, idx, out=arrs["delay_exact"])
                 for pathway_delays, k in zip(brian_delays, steps):
                     np.take(k, idx, out=pathway_delays)
         return d_new
+
+    def _copy_weights(self, name, w_flat, idx, out=None):
+        """Weights of the synapses `name` ('syn_src' / 'syn_lif') in all batch copies: the master
+        weights, plus each copy's offset where set_copy_offsets gave some."""
+        w = np.take(w_flat, idx, out=out)
+        if self.copy_offsets is not None:  # the copy of a synapse is its target's batch copy
+            lay = self._brian["layout"]
+            post = lay[name.removeprefix("syn_")][1]
+            w += self.copy_offsets.ravel()[post // lay["n_lif"] * w_flat.size + idx]
+        return w
 
     def _standalone_args(self, inputs):
         """run_args of one standalone trial: the input times, and the parameters when they changed
@@ -430,7 +438,7 @@ class LayeredNetwork:
             d_scaled = d_flat * br["tu"]
             for name, (syn, idx) in br["synapses"].items():
                 if w_new or name + ".w" not in args:
-                    args[name + ".w"] = project.write_arg(f"{name}.w", w_flat[idx])
+                    args[name + ".w"] = project.write_arg(f"{name}.w", self._copy_weights(name, w_flat, idx))
                 if d_new or name + ".delay_exact" not in args:
                     args[name + ".delay_exact"] = project.write_arg(f"{name}.delay_exact", d_scaled[idx])
         t_in = self._input_times(inputs).ravel() * br["tu"]

@@ -34,6 +34,16 @@ def test_standalone_training_equals_runtime(standalone_dir, monkeypatch):
             assert not np.allclose(p_rt[k], p0[k])  # weights and delays were trained
             np.testing.assert_allclose(p_sa[k], p_rt[k], rtol=1e-9, atol=1e-11)
     assert sa.history[-1]["test_acc"] == rt.history[-1]["test_acc"]
+    # per-copy weight offsets (the perturbation rule's batch copies) reach the compiled program too
+    dw = np.random.default_rng(0).normal(0.0, 0.3, (BATCH, rt.net.n_weights))
+    x = rt.train[0][:BATCH]
+    base = sa.net.simulate(x)[-1]
+    for tr in (rt, sa):
+        tr.net.set_copy_offsets(dw)
+    out_rt, out_sa = rt.net.simulate(x)[-1], sa.net.simulate(x)[-1]
+    assert not np.array_equal(np.isfinite(out_sa), np.isfinite(base)) or not np.allclose(out_sa, base)
+    np.testing.assert_array_equal(np.isfinite(out_sa), np.isfinite(out_rt))
+    np.testing.assert_allclose(out_sa[np.isfinite(out_sa)], out_rt[np.isfinite(out_rt)], rtol=0, atol=1e-9)
 
 
 def test_a_later_standalone_network_invalidates_the_earlier_one(standalone_dir, monkeypatch):
