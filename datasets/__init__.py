@@ -1,5 +1,5 @@
 """Datasets (generated locally or read from the original files) and spike-time encoders."""
-from .encoding import ttfs_latency, ttfs_linear
+from .encoding import latency_steps, rate_steps, ttfs_latency, ttfs_linear
 from .idx import DatasetError, load_fashion_mnist, load_idx_dataset, load_mnist, read_idx
 from .yinyang import yin_yang
 
@@ -12,4 +12,6 @@ __all__ = [
     "load_idx_dataset",
     "load_mnist",
     "load_fashion_mnist",
+    "rate_steps",
+    "latency_steps",
 ]

@@ -50,6 +50,7 @@ def cross_entropy(logits, labels):
     return loss, g / len(labels), np.argmax(logits, axis=1)
 
 
+
 class BPTT:
     """Exact (or the paper's simplified) BPTT gradients of an `SRCNetwork` from a forward record."""
 
@@ -105,12 +106,13 @@ class BPTT:
         c = self.net.cell
         h, hs, ix = rec["h"], rec["h_s"], rec["i_x"]
         B, T, n = h.shape
-        g_i = np.zeros((B, T, n))
+        dt = h.dtype
+        g_i = np.zeros((B, T, n), dt)
         g_b = np.zeros(n)
-        c_h = np.zeros((B, n))   # dL/dh[t] through step t+1
-        g_hs = np.zeros((B, n))  # dL/dh_s[t] through step t+1
-        g_i_next = np.zeros((B, n))
-        zero = np.zeros((B, n))
+        c_h = np.zeros((B, n), dt)   # dL/dh[t] through step t+1
+        g_hs = np.zeros((B, n), dt)  # dL/dh_s[t] through step t+1
+        g_i_next = np.zeros((B, n), dt)
+        zero = np.zeros((B, n), dt)
         for t in range(T - 1, -1, -1):
             g_s = g_s_ext[:, t]
             if w_rec is not None and t + 1 < T:
