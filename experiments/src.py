@@ -41,7 +41,7 @@ def load(dataset, data_dir=None, n_train=None, n_test=None, seed=0, download=Tru
     if dataset.startswith("nmnist"):
         from ..datasets import nmnist
 
-        return nmnist.load_split_pair(dataset, data_dir, n_train, n_test, seed)
+        return nmnist.load_split_pair(dataset, data_dir, n_train, n_test)
     out = []
     for split, n in (("train", n_train), ("test", n_test)):
         images, labels = load_idx_dataset("fashion-mnist" if dataset == "fashion" else dataset, split,
