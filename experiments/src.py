@@ -27,7 +27,7 @@ from ..learning_rules.optimizers import Adam
 from ..models.src import SRCNetwork
 from ..models.src_fast import simulate_numpy
 
-__all__ = ["DEFAULTS", "DATASETS", "load", "encode", "build", "SRCTrainer"]
+__all__ = ["DEFAULTS", "DATASETS", "load", "encode", "build", "SRCTrainer", "single_cell", "plot_single_cell"]
 
 DATASETS = ("mnist", "fashion", "nmnist-emulated", "nmnist")
 DEFAULTS = dict(depth=1, hidden=100, steps=200, batch_size=64, lr=1e-3, gradient="paper", readout="counts",
@@ -130,3 +130,43 @@ class SRCTrainer:
                 log(f"epoch {m['epoch']}: train loss {m['train_loss']:.4f} acc {m['train_acc']:.4f}, "
                     f"test acc {m['test_acc']:.4f} ({m['seconds']:.0f} s)")
         return self.history
+
+
+def single_cell(drive=0.35, steps=120, input_spikes=None, target="numpy"):
+    """Record of one SRC cell (Brian2 run) under a constant drive or a given input spike train (steps,)."""
+    from ..models.src import simulate_brian2
+
+    net = SRCNetwork(1, (1,), seed=0)
+    net.params[0]["w"][:] = drive
+    s_in = np.ones((1, steps, 1)) if input_spikes is None else np.asarray(input_spikes, float)[None, :, None]
+    return s_in[0, :, 0], simulate_brian2(net, s_in, target=target)[0]
+
+
+def plot_single_cell(path=None):
+    """Figure: one cell under constant drive and under a spike train (x, h, h_s, s per step)."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(1)
+    cases = [("constant drive, w = 0.35", single_cell(0.35)),
+             ("Poisson input spikes (p = 0.3), w = 0.6",
+              single_cell(0.6, input_spikes=(rng.random(120) < 0.3).astype(float)))]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 5.5), sharex=True)
+    cell = SRCNetwork(1, (1,)).cell
+    for col, (title, (s_in, rec)) in enumerate(cases):
+        x = cell.rho * np.tanh(rec["i_x"][0, :, 0] / cell.rho)
+        ax = axes[0, col]
+        ax.plot(x, color="gray", label="x (bounded input)")
+        ax.vlines(np.nonzero(s_in)[0], 3.2, 3.6, color="k", lw=0.6, label="input spikes")
+        ax.set(title=title, ylabel="input")
+        ax.legend(loc="upper right", fontsize=8)
+        ax = axes[1, col]
+        ax.plot(rec["h"][0, :, 0], label="h (fast)")
+        ax.plot(rec["h_s"][0, :, 0], label="h_s (slow)")
+        ax.fill_between(np.arange(len(s_in)), rec["s"][0, :, 0], color="C3", alpha=0.5, label="s = ReLU(h)")
+        ax.axhline(cell.h_th, color="k", lw=0.5, ls=":")
+        ax.set(xlabel="step", ylabel="state")
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    if path:
+        fig.savefig(path, dpi=110)
+    return fig
