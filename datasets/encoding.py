@@ -127,8 +127,12 @@ def rate_steps(images, steps, rng, max_prob=1.0, dtype=np.float32):
         raise ValueError(f"max_prob must lie in (0, 1], got {max_prob}")
     v = _intensities(images)
     rng = np.random.default_rng(rng) if isinstance(rng, (numbers.Integral, np.integer)) else rng
-    u = rng.random((v.shape[0], steps, v.shape[1]))
-    return (u < max_prob * v[:, None, :]).astype(dtype)
+    n, p = np.nonzero(v)  # dark pixels never spike: draw only for the others
+    u = rng.random((steps, len(n)))
+    t, k = np.nonzero(u < max_prob * v[n, p])
+    out = np.zeros((v.shape[0], steps, v.shape[1]), dtype)
+    out[n[k], t, p[k]] = 1
+    return out
 
 
 def latency_steps(images, steps, threshold=0.0, dtype=np.float32):

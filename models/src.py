@@ -179,8 +179,11 @@ class SRCNetwork:
 
 
 def check_inputs(net, s_in):
-    """Input spikes as float64 (B, T, n_in); refuses wrong shapes and non-finite values."""
-    s_in = np.asarray(s_in, dtype=float)
+    """Input spikes as a float array (B, T, n_in) (float32/64 kept, else float64); refuses wrong
+    shapes and non-finite values."""
+    s_in = np.asarray(s_in)
+    if s_in.dtype not in (np.float32, np.float64):
+        s_in = s_in.astype(float)
     if s_in.ndim != 3 or s_in.shape[2] != net.n_in:
         raise ValueError(f"input spikes must have shape (batch, steps, n_in={net.n_in}), got {s_in.shape}")
     if s_in.shape[0] < 1 or s_in.shape[1] < 1:
