@@ -15,12 +15,13 @@ fixed so that the cell makes spikes, while every operation stays differentiable.
 Constants (class SRC): alpha = 0.9, rho = 3, r = 2 (positive feedback: the upstroke), r_s = -7
 (slow negative feedback: refractoriness), z = 0, z_s = 0.9 below h_th = 0.5 and 0 above it (the
 slow state follows h at once during a spike and relaxes slowly after it), b_h learnable, initialised
-at -6 and capped at b_h <= -4 (the cell is excitable but silent without input). These are the values
-of the issue's reimplementation; the paper's equations (Sec. 3, as summarised in public overviews)
-give the same gates r = 2, r_s = -7, z = 0 and the same voltage-dependent z_s. Not verified against
-the PDF here (it could not be read offline): the input-integration constants alpha = 0.9, rho = 3,
-the b_h initialisation -6 / cap -4, and the initial state (all zeros here, as in the
-reimplementation, so the first ~20 steps are a transient while h_s settles from 0 to rest ~ -0.9).
+at -6 and capped at b_h <= -4 (the cell is excitable but silent without input). Verification: the
+paper's PDF could not be opened offline here. A public overview of the paper gives the same gates
+r = 2, r_s = -7, z = 0 and a voltage-dependent z_s; a public PyTorch reimplementation uses the same
+alpha = 0.9, rho = 3, z_s = 0.9 / 0 switched by h[t-1] > 0.5, b_h init -6 and cap -4, zero initial
+states, and the gradient stops offered in learning_rules.bptt. Not confirmed against the paper
+itself: alpha, rho, the b_h values and the initial state (all zeros here, so the first ~15 steps are
+a transient while h_s settles from 0 towards rest, h ~ -1).
 
 Brian2 form (one NeuronGroup per layer, clock-driven): the output spike s of a layer is a graded
 value, sent every step by a Synapses object into a `(summed)` input variable of the next layer:
@@ -36,7 +37,7 @@ as the discrete-time equations above. The lateral input reads s[t-1] (summed bef
 
 Readouts (the last layer): 'counts' — an SRC layer whose output spikes are summed over the trial
 (logits = sum_t s[t]); 'membrane' — a non-spiking leaky integrator, i[t] = alpha i[t-1] + W s[t]
-with logits = mean_t i[t].
+with logits = mean_t i[t]. (Both are ours: the paper's output layer and loss were not confirmed.)
 
 `simulate_brian2` runs B batch copies (block-diagonal synapses) and records i, h, h_s, s per step
 with StateMonitors; `models.src_fast.simulate_numpy` is the same equations as vectorised numpy
