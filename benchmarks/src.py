@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, write_results  # noqa: E402
+from common import command, machine, run_seeds, write_results  # noqa: E402
 
 from brian2learn.experiments.src import DATASETS, build, encode  # noqa: E402
 
@@ -97,12 +97,7 @@ def main(argv=None):
             p.error(f"bad cell {cell!r}: use <{'|'.join(DATASETS)}>/<hidden layers >= 1>")
     results = {}
     for cell in args.cells:
-        runs = []
-        for seed in args.seeds:
-            t0 = time.perf_counter()
-            runs.append(run_cell(cell, seed, args))
-            print(f"{cell} seed {seed}: test acc {runs[-1]['test_acc']:.4f} ({time.perf_counter() - t0:.0f} s)",
-                  flush=True)
+        runs = run_seeds(cell, args.seeds, run_cell, args)
         accs = np.array([r["test_acc"] for r in runs])
         short = []
         if runs[0]["n_train"] < FULL_TRAIN:
