@@ -1,5 +1,6 @@
 """N-MNIST reader/writer, frame binning and the emulated (event-camera) N-MNIST."""
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -8,9 +9,11 @@ import pytest
 from brian2learn.datasets import DatasetError
 from brian2learn.datasets.nmnist import EVENT_DTYPE, emulate_nmnist, frames, load_nmnist, read_nmnist, write_nmnist
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "n-mnist" / "sample_nmnist.bin"
-if not SAMPLE.is_file():
-    SAMPLE = Path("/work/shared/datasets/n-mnist/sample_nmnist.bin")
+# the shared data folder next to the repository (as tests/test_idx.py), or $BRIAN2LEARN_SHARED_DATA
+_ROOTS = [Path(__file__).resolve().parents[2] / "shared" / "datasets"] + (
+    [Path(os.environ["BRIAN2LEARN_SHARED_DATA"])] if os.environ.get("BRIAN2LEARN_SHARED_DATA") else [])
+SAMPLE = next((r / "n-mnist" / "sample_nmnist.bin" for r in _ROOTS if (r / "n-mnist" / "sample_nmnist.bin").is_file()),
+              _ROOTS[0] / "n-mnist" / "sample_nmnist.bin")
 SHA = "3c9159329633efbb6879bba1b430598b78cc06a779a55d1259ec13e203ad00ee"
 
 

@@ -170,11 +170,12 @@ def test_step_encodings():
 @pytest.mark.slow
 def test_deep_src_learns_mnist_subset():
     """Depth 2, rate code, 50 steps, 3000 images, 2 epochs with the paper's gradient: well above chance."""
+    import os
     from pathlib import Path
 
     from brian2learn.experiments.src import build
 
-    shared = Path("/work/shared/datasets")
+    shared = Path(os.environ.get("BRIAN2LEARN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
     trainer, _ = build("mnist", seed=0, data_dir=shared if shared.is_dir() else None, n_train=3000, n_test=500,
                        depth=2, hidden=64, steps=50, lr=3e-3)
     trainer.fit(2, log=None)

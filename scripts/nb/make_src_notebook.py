@@ -30,7 +30,7 @@ if SMOKE:
 else:
     N_TRAIN, N_TEST, HIDDEN, DEPTH, STEPS, EPOCHS, N_EMU = 10000, 2000, 100, 3, 100, 3, 16
 SHARED = os.path.abspath(os.path.join("..", "..", "shared", "datasets"))
-DATA_DIR = SHARED if os.path.isdir(SHARED) else ("/work/shared/datasets" if os.path.isdir("/work/shared/datasets") else None)
+DATA_DIR = SHARED if os.path.isdir(SHARED) else os.environ.get("BRIAN2LEARN_SHARED_DATA")  # else: the download cache
 print(f"SMOKE={SMOKE}: {N_TRAIN} training / {N_TEST} test images, depth {DEPTH} x {HIDDEN}, {STEPS} steps")"""),
 md(r"""## 1. One cell: the Brian2 equations and its spikes"""),
 code(r"""from brian2learn.models.src import SRC
