@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models.src import SRCNetwork
+
 __all__ = ["BPTT", "cross_entropy", "GRADIENTS"]
 
 GRADIENTS = {"exact": (False, False), "paper": (True, True)}
@@ -59,6 +61,9 @@ class BPTT:
     def __init__(self, net, gradient="exact", stop_recurrent=None, relu_bypass=None):
         if gradient not in GRADIENTS:
             raise ValueError(f"gradient must be one of {sorted(GRADIENTS)}, got {gradient!r}")
+        if not isinstance(net, SRCNetwork):
+            raise TypeError(f"BPTT computes gradients of SRC networks (models.src.SRCNetwork), got "
+                            f"{type(net).__name__}; for LIF networks use SpikeTimeGradient")
         stop, bypass = GRADIENTS[gradient]
         self.net = net
         self.stop_recurrent = stop if stop_recurrent is None else bool(stop_recurrent)
@@ -69,9 +74,12 @@ class BPTT:
         net = self.net
         if len(record) != net.n_layers + 1:
             raise ValueError(f"record has {len(record) - 1} layers, the network {net.n_layers}")
+        s_in = np.asarray(s_in)
+        if s_in.ndim != 3 or record[0]["i_x"].shape[:2] != s_in.shape[:2]:
+            raise ValueError(f"input spikes {s_in.shape} do not match the record ({record[0]['i_x'].shape}): "
+                             f"pass the inputs of the simulation that made the record")
         loss, g_logits, pred = cross_entropy(record[-1]["logits"], labels)
         acc = float(np.mean(pred == np.asarray(labels)))
-        s_in = np.asarray(s_in)
         B, T, _ = s_in.shape
         grads = [None] * net.n_layers
         g_s = None  # dL/ds of the layer being processed, from the layer above (B, T, n)

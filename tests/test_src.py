@@ -142,6 +142,11 @@ def test_bad_input_raises_before_simulation():
         SRCNetwork(4, (3,), readout="rate")
     with pytest.raises(ValueError, match="gradient"):
         BPTT(net, "surrogate")
+    with pytest.raises(TypeError, match="SRCNetwork"):
+        BPTT(object())
+    ok = SRCNetwork(4, (3, 2))
+    with pytest.raises(ValueError, match="do not match the record"):
+        BPTT(ok).gradients(np.zeros((1, 6, 4)), simulate_numpy(ok, np.zeros((1, 5, 4))), np.array([0]))
     with pytest.raises(ValueError, match="alpha"):
         SRC(alpha=1.5)
     with pytest.raises(ValueError, match="b_h_init"):
