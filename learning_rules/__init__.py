@@ -8,3 +8,7 @@ from .weight_bumping import WeightBumping
 __all__ = ["SpikeTimeGradient", "UnsupportedModelError", "ttfs_cross_entropy", "shift_invariant_mse",
            "predict", "LOSSES", "SGD", "Adam", "StepLR", "WeightBumping",
            "DelayAdaptation", "adaptive_synapses"]
+
+from .bptt import BPTT  # noqa: E402  (spiking recurrent cell)
+
+__all__ += ["BPTT"]
