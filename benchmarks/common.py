@@ -45,3 +45,16 @@ def write_results(path, new, update):
             json.dump(results, f, indent=1)
         os.replace(tmp, path)
     return results
+
+
+def run_seeds(cell, seeds, run_cell, args):
+    """[run_cell(cell, seed, args) for seed in seeds], printing each seed's test accuracy and time."""
+    import time
+
+    runs = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        runs.append(run_cell(cell, seed, args))
+        print(f"{cell} seed {seed}: test acc {runs[-1]['test_acc']:.4f} ({time.perf_counter() - t0:.0f} s)",
+              flush=True)
+    return runs

@@ -1,4 +1,5 @@
 """Learning rules: each reads the spike record of a trial and writes parameter updates."""
+from .bptt import BPTT
 from .delay_adaptation import DelayAdaptation, adaptive_synapses
 from .losses import LOSSES, predict, shift_invariant_mse, ttfs_cross_entropy
 from .optimizers import SGD, AdaBelief, Adam, ExponentialLR, StepLR
@@ -11,4 +12,4 @@ __all__ = ["SpikeTimeGradient", "UnsupportedModelError", "ttfs_cross_entropy", "
            "predict", "LOSSES", "SGD", "Adam", "StepLR", "WeightBumping",
            "DelayAdaptation", "adaptive_synapses",
            "AdaBelief", "ExponentialLR", "SmoothGradient", "QIFSmoothGradient", "smooth_mnist_loss",
-           "PerturbationGradient", "cosine_similarity"]
+           "PerturbationGradient", "cosine_similarity", "BPTT"]

@@ -1,0 +1,127 @@
+"""SRC networks trained by BPTT (De Geeter, Ernst & Drion 2024) on MNIST, Fashion-MNIST, N-MNIST.
+
+    python benchmarks/src.py --cells mnist/1 --seeds 0 --epochs 5 --steps 100 --update
+    python benchmarks/src.py --timing --update          # Brian2 vs numpy forward, one batch
+
+Cells are "<dataset>/<depth>" with dataset in {mnist, fashion, nmnist-emulated, nmnist} and depth
+the number of hidden layers of --hidden SRC cells. Writes benchmarks/results/src.json =
+{"<cell>": {"test_acc_mean", "test_acc_std", "seeds", "epochs", "steps", "hidden", "n_train",
+"n_test", "gradient", "per_seed", "partial", "command", "machine"}, "epoch_seconds": {"<cell>":
+median seconds of one training epoch (numpy forward + BPTT + Adam)}, "forward_seconds_per_sample"
+(--timing only), "machine"}. 'nmnist-emulated' is the event-camera emulation of MNIST
+(datasets.nmnist), not the real N-MNIST recordings. A cell with less than the full training set,
+fewer than --full-epochs epochs or fewer than 3 seeds is labelled partial.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import command, machine, run_seeds, write_results  # noqa: E402
+
+from brian2learn.experiments.src import DATASETS, build, encode  # noqa: E402
+
+SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets")
+FULL_TRAIN = 60000
+
+
+def run_cell(cell, seed, args):
+    dataset, depth = cell.split("/")
+    trainer, cfg = build(dataset, seed=seed, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
+                         depth=int(depth), hidden=args.hidden, steps=args.steps, lr=args.lr,
+                         gradient=args.gradient, batch_size=args.batch_size)
+    secs, curve = [], {}
+    for e in range(args.epochs):
+        row = trainer.train_epoch()
+        acc = trainer.evaluate()
+        secs.append(row["seconds"])
+        curve[e + 1] = acc
+        print(f"  {cell} seed {seed} epoch {e + 1}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} "
+              f"test {acc:.4f} ({row['seconds']:.0f} s)", flush=True)
+    return dict(seed=seed, test_acc=acc, curve=curve, secs=secs, n_train=cfg["n_train"], n_test=cfg["n_test"])
+
+
+def timing(args):
+    """Seconds per sample of one forward pass: Brian2 (Cython) vs the numpy forward, same batch."""
+    from brian2learn.models.src import simulate_brian2
+    from brian2learn.models.src_fast import simulate_numpy
+
+    trainer, _ = build("mnist", data_dir=args.data_dir, n_train=args.batch_size, n_test=1, hidden=args.hidden,
+                       steps=args.steps)
+    x, _ = trainer.train
+    s_in = encode("mnist", x, args.steps, np.random.default_rng(0))
+    out = {}
+    for name, f in (("brian2-cython", lambda: simulate_brian2(trainer.net, s_in, target="cython")),
+                    ("numpy-float64", lambda: simulate_numpy(trainer.net, s_in)),
+                    ("numpy-float32", lambda: simulate_numpy(trainer.net, s_in, dtype=np.float32))):
+        f()  # compile / warm up
+        t0 = time.perf_counter()
+        f()
+        out[name] = (time.perf_counter() - t0) / len(x)
+        print(f"{name}: {out[name] * 1e3:.2f} ms per sample", flush=True)
+    return {"forward_seconds_per_sample": {"network": f"784-{args.hidden}-10", "steps": args.steps,
+                                           "batch": len(x), **out, "command": command(__file__),
+                                           "note": args.timing_note}}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--cells", nargs="*", default=["mnist/1"])
+    p.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--full-epochs", type=int, default=10, help="epochs of an unlabelled (complete) run")
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--hidden", type=int, default=100)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--gradient", default="paper", choices=["paper", "exact"])
+    p.add_argument("--n-train", type=int, default=None)
+    p.add_argument("--n-test", type=int, default=None)
+    p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
+    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "src.json"))
+    p.add_argument("--update", action="store_true", help="merge into an existing results file")
+    p.add_argument("--timing", action="store_true", help="only time the Brian2 and numpy forward passes")
+    p.add_argument("--timing-note", default="measured under load from parallel jobs (2 shared cores)")
+    args = p.parse_args(argv)
+    if args.timing:
+        write_results(args.out, {**timing(args), "machine": machine()}, update=args.update)
+        return
+    for cell in args.cells:
+        parts = cell.split("/")
+        if len(parts) != 2 or parts[0] not in DATASETS or not parts[1].isdigit() or int(parts[1]) < 1:
+            p.error(f"bad cell {cell!r}: use <{'|'.join(DATASETS)}>/<hidden layers >= 1>")
+    results = {}
+    for cell in args.cells:
+        runs = run_seeds(cell, args.seeds, run_cell, args)
+        accs = np.array([r["test_acc"] for r in runs])
+        short = []
+        if runs[0]["n_train"] < FULL_TRAIN:
+            short.append(f"{runs[0]['n_train']} of {FULL_TRAIN} training samples")
+        if args.epochs < args.full_epochs:
+            short.append(f"{args.epochs} of {args.full_epochs} epochs")
+        if len(args.seeds) < 3:
+            short.append(f"{len(args.seeds)} seed(s) of 3")
+        new = {cell: {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": args.seeds,
+                      "epochs": args.epochs, "steps": args.steps, "hidden": args.hidden, "lr": args.lr,
+                      "batch_size": args.batch_size, "gradient": args.gradient,
+                      "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
+                      "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]}
+                                   for r in runs},
+                      "partial": "; ".join(short) if short else False,
+                      "emulated": cell.startswith("nmnist-emulated"),
+                      "command": command(__file__, argv), "machine": machine()},
+               "epoch_seconds": {cell: float(np.median([s for r in runs for s in r["secs"]]))},
+               "epoch_seconds_note": "one training epoch (numpy float32 forward + BPTT + Adam) on the cell's "
+                                     "training set; " + args.timing_note,
+               "machine": machine()}
+        results = write_results(args.out, new, update=args.update or bool(results))
+    print({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v) for k, v in results.items()})
+
+
+if __name__ == "__main__":
+    main()

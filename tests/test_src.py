@@ -1,0 +1,187 @@
+"""SRC cell (models.src), its numpy forward (models.src_fast) and BPTT (learning_rules.bptt).
+
+Brian2 runs here use the numpy code-generation target (no compile). Gradients are compared with
+central finite differences of the Brian2 simulation itself.
+"""
+import numpy as np
+import pytest
+from brian2 import mV
+
+from brian2learn.datasets import latency_steps, rate_steps
+from brian2learn.learning_rules.bptt import BPTT, cross_entropy
+from brian2learn.learning_rules.optimizers import Adam
+from brian2learn.models.src import SRC, SRCNetwork, simulate_brian2
+from brian2learn.models.src_fast import simulate_numpy
+
+CASES = {  # name: (sizes, recurrent, readout)
+    "depth1": ((6, 4), False, "counts"),
+    "depth2-recurrent": ((6, 5, 3), True, "counts"),
+    "depth2-membrane": ((6, 5, 3), True, "membrane"),
+}
+
+
+def _net(sizes, recurrent, readout, cell=None, seed=0):
+    """A small network driven hard enough that every layer spikes."""
+    net = SRCNetwork(8, sizes, recurrent=recurrent, readout=readout, cell=cell or SRC(), seed=seed)
+    rng = np.random.RandomState(seed + 1)
+    for p in net.params:
+        p["w"] *= 5
+        if "b_h" in p:
+            p["b_h"][:] = rng.uniform(-6, -4.2, p["b_h"].shape)
+    s_in = (rng.rand(2, 30, 8) < 0.4).astype(float)
+    return net, s_in, np.array([1, 2])
+
+
+def _loss(net, s_in, y, sim=simulate_brian2):
+    return cross_entropy(sim(net, s_in)[-1]["logits"], y)[0]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_numpy_forward_equals_brian2(case):
+    net, s_in, _ = _net(*CASES[case])
+    a, b = simulate_brian2(net, s_in), simulate_numpy(net, s_in)
+    for l in range(net.n_layers):
+        assert set(a[l]) == set(b[l])
+        for k in a[l]:
+            np.testing.assert_allclose(b[l][k], a[l][k], rtol=0, atol=1e-12, err_msg=f"layer {l} {k}")
+    np.testing.assert_allclose(b[-1]["logits"], a[-1]["logits"], atol=1e-12)
+    assert all((a[l]["s"] > 0).any() for l in range(net.n_layers) if "s" in a[l]), "a layer stayed silent"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_exact_gradient_matches_finite_differences_of_brian2(case):
+    net, s_in, y = _net(*CASES[case])
+    loss, _, grads = BPTT(net, "exact").gradients(s_in, simulate_brian2(net, s_in), y)
+    rng = np.random.RandomState(3)
+    eps, checked = 1e-5, 0
+    for l, p in enumerate(net.params):
+        for name, v in p.items():
+            g = grads[l][name]
+            assert g.shape == v.shape
+            # the entry with the largest gradient, plus a random one
+            flat = [np.argmax(np.abs(g)), rng.randint(v.size)]
+            for k in flat:
+                idx = np.unravel_index(k, v.shape)
+                old = v[idx]
+                v[idx] = old + eps
+                lp = _loss(net, s_in, y)
+                v[idx] = old - eps
+                lm = _loss(net, s_in, y)
+                v[idx] = old
+                fd = (lp - lm) / (2 * eps)
+                assert abs(fd - g[idx]) <= 1e-6 + 1e-4 * abs(fd), (l, name, idx, fd, g[idx])
+                checked += abs(fd) > 1e-4
+    assert checked >= 4, "too few non-zero gradients were checked"
+
+
+def test_gradient_stops_are_exact_without_cell_recurrence():
+    """With r = r_s = 0 (and z = 0) h[t-1], h_s[t-1] do not act on h[t]: stopping them changes nothing."""
+    cell = SRC(r=0.0, r_s=0.0, b_h_init=-1.0, b_h_max=0.0)
+    net, s_in, y = _net((6, 5, 3), True, "counts", cell=cell)
+    for p in net.params:
+        p["b_h"][:] = -1.0
+    rec = simulate_numpy(net, s_in)
+    _, _, exact = BPTT(net, "exact").gradients(s_in, rec, y)
+    _, _, stopped = BPTT(net, "exact", stop_recurrent=True).gradients(s_in, rec, y)
+    for ge, gs in zip(exact, stopped):
+        for k in ge:
+            np.testing.assert_allclose(gs[k], ge[k], atol=1e-12)
+    # with the SRC's own feedback the stop does change the gradient, and 'paper' differs from 'exact'
+    net, s_in, y = _net((6, 4), False, "counts")
+    rec = simulate_numpy(net, s_in)
+    ge = BPTT(net, "exact").gradients(s_in, rec, y)[2][0]["w"]
+    gp = BPTT(net, "paper").gradients(s_in, rec, y)[2][0]["w"]
+    assert not np.allclose(ge, gp)
+
+
+def test_single_cell_spikes_and_refractoriness():
+    """Constant drive: a fast upstroke to h > 0.5, then h_s pulls h down; spikes repeat, separated."""
+    net = SRCNetwork(1, (1,), readout="counts", seed=0)
+    net.params[0]["w"][:] = 0.35   # i_x -> 3.5, x ~ 2.5
+    rec = simulate_brian2(net, np.ones((1, 120, 1)))[0]
+    h, hs, s = rec["h"][0, :, 0], rec["h_s"][0, :, 0], rec["s"][0, :, 0]
+    onsets = np.nonzero((s[1:] > 0) & (s[:-1] == 0))[0] + 1
+    assert len(onsets) >= 3, "expected repeated spikes under constant drive"
+    assert h.max() > 0.9 and h.min() < -0.8
+    k = onsets[1]
+    assert h[k + 1] - h[k - 1] > 1.0, "upstroke should take about one step"
+    assert hs[k + 3] > hs[k - 1] + 0.5, "the slow state rises during a spike (refractoriness)"
+    assert np.all(np.diff(onsets) >= 5)
+
+
+def test_adam_step_and_bias_cap():
+    net, s_in, y = _net((6, 4), False, "counts")
+    opt = Adam(0.1)
+    rule = BPTT(net, "exact")
+    losses = []
+    for _ in range(10):
+        loss, _, grads = rule.gradients(s_in, simulate_numpy(net, s_in), y)
+        losses.append(loss)
+        opt.step(net.params, grads)
+        net.cap_biases()
+    assert min(losses[5:]) < 0.75 * losses[0]  # spikes make the loss rugged: not monotone
+    net.params[0]["b_h"][:2] = [0.0, -4.5]
+    net.cap_biases()
+    assert net.params[0]["b_h"][0] == net.cell.b_h_max and net.params[0]["b_h"][1] == -4.5
+
+
+def test_bad_input_raises_before_simulation():
+    net = SRCNetwork(4, (3, 2))
+    with pytest.raises(ValueError, match="shape"):
+        simulate_numpy(net, np.zeros((2, 5, 3)))
+    with pytest.raises(ValueError, match="empty"):
+        simulate_numpy(net, np.zeros((0, 5, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        simulate_numpy(net, np.full((1, 5, 4), np.nan))
+    with pytest.raises(Exception, match="dt"):
+        simulate_brian2(net, np.zeros((1, 5, 4)), dt=1 * mV)
+    net.params[0]["w"][0, 0] = np.inf
+    with pytest.raises(ValueError, match=r"params\[0\]\['w'\]"):
+        simulate_numpy(net, np.zeros((1, 5, 4)))
+    with pytest.raises(ValueError, match="readout"):
+        SRCNetwork(4, (3,), readout="rate")
+    with pytest.raises(ValueError, match="gradient"):
+        BPTT(net, "surrogate")
+    with pytest.raises(TypeError, match="SRCNetwork"):
+        BPTT(object())
+    ok = SRCNetwork(4, (3, 2))
+    with pytest.raises(ValueError, match="do not match the record"):
+        BPTT(ok).gradients(np.zeros((1, 6, 4)), simulate_numpy(ok, np.zeros((1, 5, 4))), np.array([0]))
+    with pytest.raises(ValueError, match="alpha"):
+        SRC(alpha=1.5)
+    with pytest.raises(ValueError, match="b_h_init"):
+        SRC(b_h_init=-3.0)
+    with pytest.raises(ValueError, match="labels"):
+        cross_entropy(np.zeros((2, 3)), np.array([0, 3]))
+
+
+def test_step_encodings():
+    img = np.zeros((2, 28, 28), np.uint8)
+    img[:, 10, 10], img[:, 5, 5] = 255, 64
+    s = rate_steps(img, 2000, 0)
+    assert s.shape == (2, 2000, 784)
+    assert s[:, :, 10 * 28 + 10].mean() == 1.0
+    assert abs(s[:, :, 5 * 28 + 5].mean() - 64 / 255) < 0.02
+    assert s.sum() == s[:, :, [10 * 28 + 10, 5 * 28 + 5]].sum()
+    lat = latency_steps(img, 100)
+    assert lat.sum() == 4 and lat[0, 0, 10 * 28 + 10] == 1
+    assert lat[0, int(round((1 - 64 / 255) * 99)), 5 * 28 + 5] == 1
+    with pytest.raises(ValueError, match="steps"):
+        rate_steps(img, 0, 0)
+    with pytest.raises(ValueError, match="max_prob"):
+        rate_steps(img, 10, 0, max_prob=2.0)
+
+
+@pytest.mark.slow
+def test_deep_src_learns_mnist_subset():
+    """Depth 2, rate code, 50 steps, 3000 images, 2 epochs with the paper's gradient: well above chance."""
+    import os
+    from pathlib import Path
+
+    from brian2learn.experiments.src import build
+
+    shared = Path(os.environ.get("BRIAN2LEARN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+    trainer, _ = build("mnist", seed=0, data_dir=shared if shared.is_dir() else None, n_train=3000, n_test=500,
+                       depth=2, hidden=64, steps=50, lr=3e-3)
+    trainer.fit(2, log=None)
+    assert trainer.history[-1]["test_acc"] > 0.75
