@@ -114,7 +114,7 @@ class BPTT:
 
     def _layer_backward(self, rec, g_s_ext, w_rec):
         c = self.net.cell
-        h, hs, ix = rec["h"], rec["h_s"], rec["i_x"]
+        h, ix = rec["h"], rec["i_x"]
         B, T, n = h.shape
         dt = h.dtype
         g_i = np.zeros((B, T, n), dt)

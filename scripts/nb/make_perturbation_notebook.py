@@ -25,7 +25,6 @@ import matplotlib.pyplot as plt
 warnings.filterwarnings("ignore", message="IProgress not found")
 from brian2learn.learning_rules import PerturbationGradient, cosine_similarity
 from brian2learn.experiments.perturbation_sciml import train, cosine_vs_K
-from brian2learn.experiments.sciml_tasks import make_task
 
 SMOKE = os.environ.get("BRIAN2LEARN_SMOKE") == "1"
 if SMOKE:
