@@ -41,7 +41,7 @@ from .brainscales2 import BSS2, quantise_weights, write_chip_script
 from .pynn_export import run_pynn
 
 __all__ = ["BrianSubstrate", "PyNNSubstrate", "ChipSubstrate", "HardwareAware", "replicate_inputs",
-           "gradients", "train_in_the_loop", "evaluate"]
+           "gradients", "train_in_the_loop", "evaluate", "loss_substrate"]
 
 
 def _record(net, x, layers):
@@ -108,6 +108,44 @@ class ChipSubstrate:
                     offset += self.hw.delay_min_us
                 layers.append((z[f"layer{l}_us"] - offset) / self.hw.time_unit_us)
         return _record(self.net, x, layers)
+
+
+def loss_substrate(net, spikes, x, y, loss="mse"):
+    """The weight-perturbation rule's substrate (learning_rules.perturbation) on any spike substrate.
+
+    Returns losses(stack): for each row of `stack` (all weights of `net`, flattened layer by layer as
+    in `np.concatenate([p["w"].ravel() for p in net.params])`) the network's weights are set to the
+    row, `spikes.run(x)` runs it (Brian2, a PyNN back end or the chip: no gradient needed from it),
+    and the mean `loss` of the output spike times against labels y is returned. Rows run one after
+    another; the master weights are restored afterwards.
+    """
+    x = net.check_inputs(x)
+    y = np.asarray(y)
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    shapes = [p["w"].shape for p in net.params]
+    cuts = np.cumsum([int(np.prod(s)) for s in shapes])[:-1]
+
+    def losses(stack):
+        stack = np.asarray(stack, dtype=float)
+        if stack.ndim != 2 or stack.shape[1] != net.n_weights:
+            raise ValueError(f"stack must have shape (rows, {net.n_weights}) (all weights), got {stack.shape}")
+        master = [p["w"] for p in net.params]
+        out = []
+        try:
+            for row in stack:
+                for p, w, shape in zip(net.params, np.split(row, cuts), shapes):
+                    p["w"] = w.reshape(shape)
+                net.params_changed()
+                rec = spikes.run(x)
+                out.append(float(np.mean(LOSSES[loss](rec.output[:len(x)], y)[0])))
+        finally:
+            for p, w in zip(net.params, master):
+                p["w"] = w
+            net.params_changed()
+        return np.array(out)
+
+    return losses
 
 
 def replicate_inputs(x, copies):

@@ -299,6 +299,29 @@ def test_pynn_substrate_gives_the_same_gradients_as_brian2():
             np.testing.assert_allclose(b[k], a[k], atol=2e-3 * np.abs(a[k]).max() + 1e-9)
 
 
+@needs_nest
+def test_weight_perturbation_runs_on_nest_like_on_brian2():
+    """The perturbation rule needs only losses of forward runs, so a PyNN back end can train by it."""
+    import pyNN.nest as sim
+
+    from brian2learn.hardware.in_the_loop import loss_substrate
+    from brian2learn.learning_rules import PerturbationGradient
+
+    net = small_net(delays="axonal", sizes=(5, 3))
+    x, y = inputs(6, seed=2), np.arange(6) % 3
+    theta = np.concatenate([p["w"].ravel() for p in net.params])
+    before = [p["w"].copy() for p in net.params]
+    rule = PerturbationGradient(K=3, eps=0.05, seed=4)
+    g_b, l_b = rule.estimate(loss_substrate(net, BrianSubstrate(net), x, y), theta)
+    nest = PyNNSubstrate(net, sim, timestep=0.001 * ms, setup_kwargs=dict(verbosity="error"))
+    g_n, l_n = PerturbationGradient(K=3, eps=0.05, seed=4).estimate(loss_substrate(net, nest, x, y), theta)
+    assert np.any(g_b != 0)
+    np.testing.assert_allclose(l_n, l_b, rtol=1e-3)
+    np.testing.assert_allclose(g_n, g_b, atol=1e-2 * np.abs(g_b).max())
+    for p, w in zip(net.params, before):  # the master weights are back
+        np.testing.assert_array_equal(p["w"], w)
+
+
 # ---- NIR --------------------------------------------------------------------------------------------
 @needs_nir
 def test_nir_round_trip(tmp_path):
