@@ -28,6 +28,7 @@ Writes benchmarks/results/speed.json = {"yinyang": {...}, "mnist": {...}, "machi
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -46,8 +47,9 @@ DEVICES = ("runtime-cython", "cpp_standalone", "cpp_standalone+openmp", "dask-2-
 FULL_EPOCH = {"yinyang": 5000, "mnist": 60000}
 
 
+@functools.lru_cache(maxsize=None)
 def event_cost_ns(n_targets):
-    """ns per synaptic event of a tight C loop (compiled here with gcc -O2)."""
+    """ns per synaptic event of a tight C loop (compiled here with gcc -O2); measured once per size."""
     exe = os.path.join(tempfile.mkdtemp(), "event_loop")
     subprocess.run(["gcc", "-O2", "-o", exe, os.path.join(HERE, "native", "event_loop.c")], check=True)
     out = subprocess.run([exe, "20000000", str(int(n_targets))], check=True, capture_output=True, text=True)

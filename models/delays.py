@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DELAY_KINDS", "DelayConfig", "EXACT_DELIVERY", "delivery_steps", "parse_delay_kinds"]
+__all__ = ["DELAY_KINDS", "DelayConfig", "DELIVERY_STEP_CODE", "EXACT_DELIVERY", "delivery_steps",
+           "parse_delay_kinds"]
 
 DELAY_KINDS = ("axonal", "dendritic", "synaptic")
 
@@ -157,6 +158,11 @@ def delivery_steps(delays, dt):
                          "raise the network's latency or lower dt")
     k = np.maximum(0, np.ceil(d / dt - 1e-9).astype(np.int64) - 2)
     return k, k + 1
+
+
+#: the same k as `delivery_steps`, as a Brian2 expression of a synapse's `delay_exact` (used where
+#: the pathway delays must be computed in generated code: the cpp_standalone device)
+DELIVERY_STEP_CODE = "clip(ceil(delay_exact/dt - 1e-9) - 2, 0, 1e9)"
 
 
 #: gates of the two pathways, on integer step indices so that exactly one of them delivers each

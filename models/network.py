@@ -33,7 +33,7 @@ from brian2 import (Network, NetworkOperation, NeuronGroup, StateMonitor, Synaps
                     second)
 from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch
 
-from .delays import EXACT_DELIVERY, DelayConfig, delivery_steps
+from .delays import DELIVERY_STEP_CODE, EXACT_DELIVERY, DelayConfig, delivery_steps
 from .lif import LIF
 from .standalone import StandaloneProject, default_directory
 from .weights import make_init
@@ -91,6 +91,21 @@ def _as_time_float(name, value, time_unit):
         fail_for_dimension_mismatch(value, second, f"{name} must be a time")
         return float(value / time_unit)
     raise TypeError(f"{name} must be a Brian2 time quantity (e.g. {name}=0.05*ms), got {value!r}")
+
+
+def check_input_times(input_times, n_inputs, duration=None):
+    """Validate input spike times (n_samples, n_inputs), plain floats relative to the trial start
+    (inf = no spike); with `duration`, every finite time must lie inside the trial."""
+    x = np.asarray(input_times, dtype=float)
+    if x.ndim != 2 or x.shape[1] != n_inputs:
+        raise ValueError(f"input spike times must have shape (n_samples, {n_inputs}), got {x.shape}")
+    if np.any(np.isnan(x)):
+        raise ValueError("input spike times contain NaN; use inf for an input that does not spike")
+    if np.any(x < 0):
+        raise ValueError("input spike times must be >= 0 (relative to the trial start)")
+    if duration is not None and np.any(np.isfinite(x) & (x >= duration)):
+        raise ValueError(f"input spike times must be < the trial duration ({duration} tau_s)")
+    return x
 
 
 def _initial_weights(spec, n_pre, n_post, rng):
@@ -343,10 +358,9 @@ class LayeredNetwork:
         br = self._brian
         project, neurons, sources = br["project"], br["neurons"], br["sources"]
         project.apply_run_args()
-        k = "clip(ceil(delay_exact/dt - 1e-9) - 2, 0, 1e9)"  # models.delays.delivery_steps
         for syn, _ in br["synapses"].values():
-            syn.pre.delay = f"{k}*dt"
-            syn.pre_late.delay = f"({k} + 1)*dt"
+            syn.pre.delay = f"{DELIVERY_STEP_CODE}*dt"
+            syn.pre_late.delay = f"({DELIVERY_STEP_CODE} + 1)*dt"
         sources.t_spike_ = np.inf
         sources.has_spiked = False
         state = {name: np.zeros(len(neurons)) for name in NEURON_STATE}
@@ -516,16 +530,7 @@ class LayeredNetwork:
     # ---- running -------------------------------------------------------------------------
     def check_inputs(self, input_times):
         """Validate input spike times (plain floats in tau_s units, inf = no spike)."""
-        x = np.asarray(input_times, dtype=float)
-        if x.ndim != 2 or x.shape[1] != self.n_inputs:
-            raise ValueError(f"input spike times must have shape (n_samples, {self.n_inputs}), got {x.shape}")
-        if np.any(np.isnan(x)):
-            raise ValueError("input spike times contain NaN; use inf for an input that does not spike")
-        if np.any(x < 0):
-            raise ValueError("input spike times must be >= 0 (relative to the trial start)")
-        if np.any(np.isfinite(x) & (x >= self.duration)):
-            raise ValueError(f"input spike times must be < the trial duration ({self.duration} tau_s)")
-        return x
+        return check_input_times(input_times, self.n_inputs, self.duration)
 
     def run_trials(self, input_times, callback, batch_order=None):
         """Simulate len(input_times) samples in trials of batch_size, in ONE Brian2 run.

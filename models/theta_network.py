@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import Network, NeuronGroup, Synapses, ms, prefs, second
 
+from .network import check_input_times
 from .qif import SOURCE_EQUATIONS, SOURCE_THRESHOLD, ThetaNeuron
 
 __all__ = ["ThetaNetwork", "ThetaRecord"]
@@ -147,13 +148,7 @@ class ThetaNetwork:
                 s.w_[:] = np.tile(p["w"].ravel(), self.batch_size)
 
     def check_inputs(self, input_times):
-        x = np.asarray(input_times, dtype=float)
-        if x.ndim != 2 or x.shape[1] != self.n_inputs:
-            raise ValueError(f"input_times must have shape (n_samples, {self.n_inputs}), got {x.shape}")
-        if np.any(np.isnan(x)):
-            raise ValueError("input_times contain NaN; mark silent inputs with inf")
-        if np.any(x < 0):
-            raise ValueError("input_times must be >= 0 (relative to the trial start); silent inputs are inf")
+        x = check_input_times(input_times, self.n_inputs)
         if self.input_levels is not None:
             for i in range(0, len(x), self.batch_size):
                 chunk = x[i:i + self.batch_size]
