@@ -3,15 +3,21 @@
     python benchmarks/delay_only.py                                  # the full comparison (long)
     python benchmarks/delay_only.py --cells mnist/delays/normal --n-train 10000 --epochs 3 --seeds 0 --update
     python benchmarks/delay_only.py --cells mnist/delays/normal --n-train 960 --n-test 64 --epochs 2 --seeds 0 --timing --update
+    python benchmarks/delay_only.py --cells mnist/delays/normal --in-simulation --epochs 10 --seeds 0 --update
+                                 # the rule and Adam as generated code, one compiled run per epoch
 
 Cells are "<dataset>/<training>/<weights>" with dataset in {mnist, fashion}, training in
 {delays, weights, both} and weights in {normal, ternary} (ternary only with delay training).
 Writes benchmarks/results/delay_only.json = {"<cell>" (784-350-10; other hidden sizes h as
 "<cell>@784-<h>-10"): {"test_acc_mean", "test_acc_std", "seeds",
 "epochs", "n_trainable", "hidden", "n_train", "n_test", "per_seed", "partial", "command",
-"machine"}, "epoch_seconds": {"runtime-cython/<hidden>": median seconds per epoch of 60,000
-samples, extrapolated from the measured seconds per sample when --n-train is smaller; written only
-by a --timing run, which writes no accuracies}, "machine"}.
+"machine", "trainer"}, "epoch_seconds": {"<device>/<net> delay-only": median seconds per epoch of
+60,000 samples, extrapolated from the measured seconds per sample when --n-train is smaller; written
+only by a --timing run, which writes no accuracies}, "machine"}. Devices: runtime-cython (Trainer:
+Brian2 runtime, the rule in Python between trials) and cpp_standalone-in-simulation
+(--in-simulation: in_simulation.InSimulationTrainer, the same rule as generated code; its epoch
+time includes the test set, which it evaluates in the same run, so a timing run uses a small
+--n-test). Weight-training cells use weight bumping, which only the runtime Trainer has.
 Data: the original IDX files (--data-dir, default ../shared/datasets next to the repository, else
 the download cache). A cell with fewer than 60,000 training samples, fewer epochs than --full-epochs
 or fewer than 3 seeds is labelled partial.
@@ -39,7 +45,7 @@ SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "s
 def run_cell(cell, seed, args):
     dataset, training, weights = cell.split("/")
     trainer, cfg = build(dataset, training, weights, seed=seed, data_dir=args.data_dir, n_train=args.n_train,
-                         n_test=args.n_test, progress=False, hidden=args.hidden)
+                         n_test=args.n_test, progress=False, hidden=args.hidden, in_simulation=args.in_simulation)
     secs, curve = [], {}
     for e in range(args.epochs):
         row = trainer.train_epoch()
@@ -64,6 +70,8 @@ def main(argv=None):
     p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "delay_only.json"))
     p.add_argument("--update", action="store_true", help="merge into an existing results file")
+    p.add_argument("--in-simulation", action="store_true",
+                   help="train with in_simulation.InSimulationTrainer (cpp_standalone, one run per epoch)")
     p.add_argument("--timing", action="store_true",
                    help="write only the epoch_seconds of delays/normal cells (run alone on an idle machine), "
                         "not their accuracy")
@@ -100,12 +108,14 @@ def main(argv=None):
                       "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]}
                                    for r in runs},
                       "partial": "; ".join(short) if short else False,
+                      "trainer": "in-simulation (cpp_standalone)" if args.in_simulation else "runtime-cython",
                       "command": command(__file__, argv), "machine": machine()}}
         if args.timing:   # a timing run writes no accuracies
             new = {}
         new["machine"] = machine()
         if args.timing and cell.endswith("delays/normal"):
-            tkey = f"runtime-cython/784-{args.hidden}-10 delay-only"
+            device = "cpp_standalone-in-simulation" if args.in_simulation else "runtime-cython"
+            tkey = f"{device}/784-{args.hidden}-10 delay-only"
             new["epoch_seconds"] = {tkey: sec * 60000}
             new["epoch_seconds_commands"] = {tkey: command(__file__, argv)}
             new["epoch_seconds_note"] = ("seconds per training sample (median over epochs, Brian2 run + exact "

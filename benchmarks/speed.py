@@ -10,8 +10,12 @@ Networks (the same accuracy path as their experiments): "yinyang" = 4-30-3 W+syn
 fixed normal weights (experiments/delay_only.py, batch 32; one epoch is 60,000 samples: with
 --n-train smaller, the seconds are measured on that many samples and scaled to 60,000, and the entry
 says so). Devices: runtime-cython, cpp_standalone, cpp_standalone+openmp (2 threads),
-dask-2-workers (two worker processes of a Dask LocalCluster, runtime replicas), and
-cuda_standalone when measured on a GPU machine (not built here).
+dask-2-workers (two worker processes of a Dask LocalCluster, runtime replicas),
+cpp_standalone-in-simulation (in_simulation.InSimulationTrainer: the rule and Adam as generated
+code, the whole epoch one run of the compiled program; MNIST only, as the Yin-Yang configuration's
+MSE loss, weight bumping and reparameterised delays are not in generated code; its events are the
+count of another device's run on the same samples, same order), and cuda_standalone when measured
+on a GPU machine (not built here).
 Each device first builds and compiles the network and simulates two minibatches (not timed), then
 trains one timed epoch.
 
@@ -43,7 +47,8 @@ from common import command, machine, write_results  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared", "datasets")
-DEVICES = ("runtime-cython", "cpp_standalone", "cpp_standalone+openmp", "dask-2-workers")
+DEVICES = ("runtime-cython", "cpp_standalone", "cpp_standalone+openmp", "dask-2-workers",
+           "cpp_standalone-in-simulation")
 FULL_EPOCH = {"yinyang": 5000, "mnist": 60000}
 
 
@@ -57,8 +62,13 @@ def event_cost_ns(n_targets):
 
 
 def build(net_name, device, n_train, data_dir):
-    dev = dict(device="runtime" if device in ("runtime-cython", "dask-2-workers") else "cpp_standalone",
-               threads=2 if device.endswith("openmp") else None)
+    if device == "cpp_standalone-in-simulation":
+        if net_name != "mnist":
+            raise SystemExit("cpp_standalone-in-simulation: only the mnist network (see the docstring)")
+        dev = dict(in_simulation=True)
+    else:
+        dev = dict(device="runtime" if device in ("runtime-cython", "dask-2-workers") else "cpp_standalone",
+                   threads=2 if device.endswith("openmp") else None)
     if net_name == "yinyang":
         from brian2learn.experiments.yinyang import build as build_yy
         trainer, _ = build_yy("4-30-3 W+synaptic", seed=0, n_train=n_train, n_test=1, progress=False, **dev)
@@ -100,7 +110,10 @@ def time_device(net_name, device, args):
             trainer.net = DataParallelNetwork(trainer.net, client)
         x, y = trainer.train
         B = trainer.net.batch_size
-        trainer.evaluate((x[:2 * B], y[:2 * B]))  # build and compile (not timed), two warm-up trials
+        if device == "cpp_standalone-in-simulation":
+            trainer._build()  # generate and compile (not timed)
+        else:
+            trainer.evaluate((x[:2 * B], y[:2 * B]))  # build and compile (not timed), two warm-up trials
         counter = count_events(trainer)
         t0 = time.perf_counter()
         row = trainer.train_epoch()
@@ -112,7 +125,8 @@ def time_device(net_name, device, args):
     scale = FULL_EPOCH[net_name] / n
     print(f"{net_name} {device}: {seconds:.2f} s for {n} samples (x{scale:.1f} -> {seconds * scale:.1f} s/epoch), "
           f"{counter['events']} events, train acc {row['train_acc']:.3f}", flush=True)
-    return seconds * scale, counter["events"] * scale, trainer.net.batch_size * sum(trainer.net.layer_sizes)
+    copies = 1 if device == "cpp_standalone-in-simulation" else trainer.net.batch_size  # neurons simulated at once
+    return seconds * scale, counter["events"] * scale, copies * sum(trainer.net.layer_sizes)
 
 
 def main(argv=None):
@@ -136,6 +150,8 @@ def main(argv=None):
             entry[key].update(old.get(net_name, {}).get(key, {}))
         for device in args.devices:
             seconds, events, n_neurons = time_device(net_name, device, args)
+            if device == "cpp_standalone-in-simulation":  # no Python per trial to count in
+                events = entry.get("synaptic_events_per_epoch") or old.get(net_name, {})["synaptic_events_per_epoch"]
             cost = event_cost_ns(n_neurons)
             bound = events * cost * 1e-9
             entry["epoch_seconds"][device] = round(seconds, 3)

@@ -33,6 +33,7 @@ from ..datasets import load_idx_dataset, ttfs_latency
 from ..learning_rules import Adam, WeightBumping
 from ..learning_rules.optimizers import param_group
 from ..models import LIF, DelayConfig, LayeredNetwork, normal, relative_to_threshold, ternary
+from ..in_simulation import InSimulationTrainer
 from ..training import Trainer
 
 __all__ = ["DEFAULTS", "TRAINING", "WEIGHTS", "build", "data", "weight_inits"]
@@ -67,9 +68,13 @@ def data(dataset="mnist", data_dir=None, n_train=None, n_test=None, window=2.0, 
 
 
 def build(dataset="mnist", training="delays", weights="normal", seed=0, data_dir=None, n_train=None,
-          n_test=None, progress=True, target="cython", device="runtime", threads=None,
-          **overrides):
-    """(trainer, config) for one cell of the comparison: dataset x training x weights."""
+          n_test=None, progress=True, target="cython", device="runtime", threads=None, in_simulation=False,
+          directory=None, **overrides):
+    """(trainer, config) for one cell of the comparison: dataset x training x weights.
+
+    in_simulation: train with the rule and Adam as generated code, one compiled run per epoch
+    (in_simulation.InSimulationTrainer; `directory` its project folder); delay-only and
+    weight training without bumping."""
     if training not in TRAINING:
         raise ValueError(f"training must be one of {sorted(TRAINING)}, got {training!r}")
     unknown = set(overrides) - set(DEFAULTS)
@@ -86,10 +91,14 @@ def build(dataset="mnist", training="delays", weights="normal", seed=0, data_dir
                          device=device, threads=threads)
     train, test = data(dataset, data_dir, n_train, n_test, cfg["window"], cfg["levels"])
     trains_weights = "weights" in TRAINING[training]
-    trainer = Trainer(net, train, test, optimizer=Adam({"weights": cfg["lr_weights"], "delays": cfg["lr"]},
-                                                       amsgrad=cfg["amsgrad"]),
-                      schedule=None, loss=cfg["loss"], seed=seed, progress=progress, trainable=TRAINING[training],
-                      bumping=WeightBumping(5e-4, (0.3, 0.0)) if trains_weights else None)
+    optimizer = Adam({"weights": cfg["lr_weights"], "delays": cfg["lr"]}, amsgrad=cfg["amsgrad"])
+    common = dict(optimizer=optimizer, schedule=None, loss=cfg["loss"], seed=seed, progress=progress,
+                  trainable=TRAINING[training])
+    if in_simulation:
+        trainer = InSimulationTrainer(net, train, test, directory=directory, threads=threads, **common)
+    else:
+        trainer = Trainer(net, train, test, bumping=WeightBumping(5e-4, (0.3, 0.0)) if trains_weights else None,
+                          **common)
     cfg["n_trainable"] = int(sum(v.size for p in net.params for k, v in p.items()
                                  if param_group(k) in TRAINING[training]))
     return trainer, cfg

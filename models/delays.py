@@ -13,9 +13,9 @@ Optionally each kind is reparameterised, d = shift + scale * sigmoid(p), and p i
 Chain rule from dL/dD_ij (the gradient with respect to the arrival time of i's spike at j):
     axonal dL/dd_i = sum_j dL/dD_ij,  dendritic dL/dd_j = sum_i dL/dD_ij,  synaptic dL/dd_ij = dL/dD_ij.
 
-Brian2 delivers events on the time grid. `delivery_steps` and `EXACT_DELIVERY` make every event
-arrive in Brian2 in the step that contains its exact arrival time (never early, less than dt
-late), and the model adds the exact contribution of the elapsed time (see models.lif).
+Brian2 delivers events on the time grid. `delivery_steps` and `DELIVERY_DUE` make every event
+count from the step that contains its exact arrival time (never early, less than dt late), and
+the model adds the exact contribution of the elapsed time (see models.lif).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DELAY_KINDS", "DelayConfig", "DELIVERY_STEP_CODE", "EXACT_DELIVERY", "delivery_steps",
+__all__ = ["DELAY_KINDS", "DelayConfig", "DELIVERY_STEP_CODE", "DELIVERY_DUE", "delivery_steps",
            "parse_delay_kinds"]
 
 DELAY_KINDS = ("axonal", "dendritic", "synaptic")
@@ -138,17 +138,18 @@ class DelayConfig:
 
 
 def delivery_steps(delays, dt):
-    """Integer Brian2 delays (k, k + 1), in steps of dt, for the two delivery pathways.
+    """Integer Brian2 delays k, in steps of dt, of the delivery pathway.
 
     Brian2 detects a spike at clock time t_e when it crossed threshold in (t_e, t_e + dt] and
     delivers events on the time grid only. With the schedule groups -> synapses -> thresholds ->
     resets (models.network) a spike is pushed one step after its detection, and a pathway delay of
     k steps delivers it when the state stands at t_e + (k + 2) dt, before that step's threshold
-    check. An event that arrives at t~ = T_pre + d must be delivered in the step whose end is the
-    first grid time >= t~; since T_pre may lie anywhere inside its step, that is k or k + 1 with
-    k = ceil(d / dt) - 2. Each synapse therefore has two pathways with delays k and k + 1, and
-    exactly one of them delivers each event (`EXACT_DELIVERY` gates), less than dt after arrival.
-    Needs d >= 2 dt (see LayeredNetwork's `latency`).
+    check. An event that arrives at t~ = T_pre + d belongs to the step whose end is the first grid
+    time >= t~; since T_pre may lie anywhere inside its step, that is the delivery step or the one
+    after, with k = ceil(d / dt) - 2. The model adds a due event to the state at once and holds
+    one that arrives in the next step until then (`DELIVERY_DUE`, models.lif `on_pre`), so every
+    threshold check sees exactly the inputs that arrived by then. Needs d >= 2 dt (see
+    LayeredNetwork's `latency`).
     """
     d = np.asarray(delays, dtype=float)
     if np.any(d < 0) or not np.all(np.isfinite(d)):
@@ -156,8 +157,7 @@ def delivery_steps(delays, dt):
     if np.any(d < 2 * dt * (1 - 1e-9)):
         raise ValueError(f"every transmission delay must be >= 2*dt ({2 * dt}) for exact event delivery; "
                          "raise the network's latency or lower dt")
-    k = np.maximum(0, np.ceil(d / dt - 1e-9).astype(np.int64) - 2)
-    return k, k + 1
+    return np.maximum(0, np.ceil(d / dt - 1e-9).astype(np.int64) - 2)
 
 
 #: the same k as `delivery_steps`, as a Brian2 expression of a synapse's `delay_exact` (used where
@@ -165,11 +165,7 @@ def delivery_steps(delays, dt):
 DELIVERY_STEP_CODE = "clip(ceil(delay_exact/dt - 1e-9) - 2, 0, 1e9)"
 
 
-#: gates of the two pathways, on integer step indices so that exactly one of them delivers each
-#: event whatever the rounding: the event belongs to clock step m = ceil(arrival/dt) - 1 (the step
-#: whose end is the first grid time >= arrival); `pre` delivers it if m <= its step (due or
-#: overdue), `pre_late` (one step later) otherwise. `arrival` is defined by the delivery code.
-EXACT_DELIVERY = {
-    "pre": "gate = int(ceil(arrival/dt) - 1 <= t_in_timesteps)",
-    "pre_late": "gate = int(ceil(arrival/dt) - 1 > t_in_timesteps - 1)",
-}
+#: whether a delivered event arrives in the current step, on integer step indices so that the
+#: decision does not depend on rounding: the event belongs to clock step m = ceil(arrival/dt) - 1
+#: (the step whose end is the first grid time >= arrival); `arrival` is defined by the delivery code
+DELIVERY_DUE = "due = int(ceil(arrival/dt) - 1 <= t_in_timesteps)"

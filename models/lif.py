@@ -138,6 +138,10 @@ class LIF:
         has_spiked : boolean   # TTFS: only the first spike of a trial counts
         t_last_arrival : second  # latest arrival delivered so far (for the exact crossing)
         w_last_arrival : 1       # and its weight
+        I_next : amp             # inputs delivered now that arrive in the next step: their current
+        v_next : volt            # and potential at the end of that step (added by flush_code)
+        t_next : second          # latest of them
+        w_next : 1               # and its weight
         """)
 
     threshold = "not has_spiked and v > v_th"
@@ -161,21 +165,60 @@ class LIF:
         return ("u = clip((v - v_th)*C_m/(I - g_l*(v - E_l)), 0*second, dt)" + newton + late + remove + newton
                 + remove.replace("-=", "+=") + "t_spike = t + dt - u\nhas_spiked = True")
 
-    def on_pre(self, gate: str) -> str:
-        """Exact delivery of an input that arrived at t_spike_pre + delay_exact (<= t + dt).
+    def kernel_pair_code(self, s: str) -> str:
+        """Brian2 code for one unit input after a time `s`: decay_s = exp(-s/tau_s) (its current),
+        psp = k(s/tau_s) (its potential, times g_l) and dpsp = k'(s/tau_s); one exponential when
+        tau_m = 2 tau_s (the Brian2 twin of `kernel_pair`)."""
+        if self.equal_time_constants:
+            return (f"decay_s = exp(-({s})/tau_s)\npsp = ({s})/tau_s*decay_s\n"
+                    f"dpsp = (1 - ({s})/tau_s)*decay_s\n")
+        if abs(self.ratio - 2.0) < 1e-12:
+            return (f"decay_m = exp(-({s})/tau_m)\ndecay_s = decay_m*decay_m\npsp = decay_m - decay_s\n"
+                    "dpsp = decay_s - 0.5*decay_m\n")
+        return (f"decay_m = exp(-({s})/tau_m)\ndecay_s = exp(-({s})/tau_s)\n"
+                "psp = (decay_m - decay_s)*tau_s/(tau_m - tau_s)\n"
+                "dpsp = (decay_s - decay_m*tau_s/tau_m)*tau_s/(tau_m - tau_s)\n")
 
-        `gate` (see models.delays.EXACT_DELIVERY) is 1 in the one pathway that delivers this event.
+    def on_pre(self, due: str) -> str:
+        """Exact delivery of an input that arrives at t_spike_pre + delay_exact, in this step or the next.
+
+        `due` (models.delays.DELIVERY_DUE) is 1 if the arrival lies in the current step: its exact
+        contribution at the end of the step (t + dt) goes into (I, v) before the threshold check.
+        Otherwise it lies in the next step, and its exact contribution at the end of that step
+        (t + 2 dt) waits in (I_next, v_next) until `flush_code` adds it then.
         """
         return (
             "arrival = t_spike_pre + delay_exact\n"
-            f"{gate}\n"
-            "s_arrival = t + dt - arrival\n"
-            "I_post += gate*w*weight_unit*exp(-s_arrival/tau_s)\n"
-            f"v_post += gate*w*weight_unit/g_l*{self.kernel_code('s_arrival')}\n"
-            "newer = gate*int(arrival > t_last_arrival_post)\n"
+            f"{due}\n"
+            "s_arrival = t + (2 - due)*dt - arrival\n"
+            + self.kernel_pair_code("s_arrival") +
+            "dI = w*weight_unit*decay_s\n"
+            "dv = w*weight_unit/g_l*psp\n"
+            "I_post += due*dI\n"
+            "v_post += due*dv\n"
+            "I_next_post += (1 - due)*dI\n"
+            "v_next_post += (1 - due)*dv\n"
+            "newer = due*int(arrival > t_last_arrival_post)\n"
             "w_last_arrival_post = newer*w + (1 - newer)*w_last_arrival_post\n"
-            "t_last_arrival_post = newer*arrival + (1 - newer)*t_last_arrival_post"
+            "t_last_arrival_post = newer*arrival + (1 - newer)*t_last_arrival_post\n"
+            "newer_next = (1 - due)*int(arrival > t_next_post)\n"
+            "w_next_post = newer_next*w + (1 - newer_next)*w_next_post\n"
+            "t_next_post = newer_next*arrival + (1 - newer_next)*t_next_post"
         )
+
+    #: run every step after the state update and before the step's deliveries (models.network):
+    #: the inputs that arrived in this step but were delivered in the previous one join the state
+    flush_code = """
+    I += I_next
+    v += v_next
+    newer = int(t_next > t_last_arrival)
+    w_last_arrival = newer*w_next + (1 - newer)*w_last_arrival
+    t_last_arrival = newer*t_next + (1 - newer)*t_last_arrival
+    I_next = 0*amp
+    v_next = 0*volt
+    t_next = -1*second
+    w_next = 0
+    """
 
     synapse_model = Equations("""
         w : 1                 # weight in units of weight_unit
@@ -187,14 +230,30 @@ class LIF:
         return dict(tau_s=self.tau_s, tau_m=self.tau_m, g_l=self.g_l, C_m=self.C_m, E_l=self.E_l,
                     v_th=self.v_th, weight_unit=self.weight_unit)
 
+    #: the state a trial starts from: variable -> (value in SI units, its Brian2 unit name)
+    REST = {"v": (None, "volt"), "I": (0.0, "amp"), "t_spike": (np.inf, "second"), "has_spiked": (False, None),
+            "t_last_arrival": (-1.0, "second"),   # before any trial (times are >= 0)
+            "w_last_arrival": (0.0, "1"), "I_next": (0.0, "amp"), "v_next": (0.0, "volt"),
+            "t_next": (-1.0, "second"), "w_next": (0.0, "1")}
+
+    def _rest(self):
+        return {name: (float(self.E_l) if name == "v" else value, unit) for name, (value, unit) in self.REST.items()}
+
     def reset_state(self, variables):
         """Put the Brian2 state arrays (dict of numpy arrays) back to rest for a new trial."""
-        variables["v"][:] = float(self.E_l)
-        variables["I"][:] = 0.0
-        variables["t_spike"][:] = np.inf
-        variables["has_spiked"][:] = False
-        variables["t_last_arrival"][:] = -1.0  # before any trial (times are >= 0)
-        variables["w_last_arrival"][:] = 0.0
+        for name, (value, _) in self._rest().items():
+            variables[name][:] = value
+
+    @property
+    def rest_code(self) -> str:
+        """The same reset to rest as Brian2 code (for trials that start inside one generated run)."""
+        lines = []
+        for name, (value, unit) in self._rest().items():
+            if unit is None:
+                lines.append(f"{name} = {value}")
+            else:
+                lines.append(f"{name} = {value!r}*{unit}")
+        return "\n".join(lines)
 
     # ---- the kernel in plain floats (x in units of tau_s) ------------------------------
     def kernel(self, x):

@@ -18,9 +18,10 @@ into the B copies before each trial. One `Network.run` simulates many trials; a
 learning rule), loads the next inputs and resets the state and the spike queues, so nothing leaks
 from one trial into the next (DESIGN.md, "The flow of one training step").
 
-Exact event delivery: each Synapses object has two pathways (`pre`, `pre_late`) and the schedule
-groups -> synapses -> thresholds -> resets, so every threshold check sees exactly the inputs that
-arrived by then (models.delays.delivery_steps). That needs a transmission delay of at least 2 dt
+Exact event delivery: the schedule groups -> synapses -> thresholds -> resets; an event is delivered
+in the step that contains its arrival or in the step before, and the model holds it until its step
+then (models.delays.delivery_steps, models.lif `on_pre` and `flush_code`), so every threshold check
+sees exactly the inputs that arrived by then. That needs a transmission delay of at least 2 dt
 on every connection: `latency` (default 2 dt) is added to all delays, like a synaptic latency.
 """
 from __future__ import annotations
@@ -33,7 +34,7 @@ from brian2 import (Network, NetworkOperation, NeuronGroup, StateMonitor, Synaps
                     second)
 from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch
 
-from .delays import DELIVERY_STEP_CODE, EXACT_DELIVERY, DelayConfig, delivery_steps
+from .delays import DELIVERY_DUE, DELIVERY_STEP_CODE, DelayConfig, delivery_steps
 from .lif import LIF
 from .standalone import StandaloneProject, default_directory
 from .weights import make_init
@@ -55,7 +56,7 @@ logging.getLogger("brian2.codegen.generators.base").addFilter(_LatestArrivalFilt
 SCHEDULE = ["start", "groups", "synapses", "thresholds", "resets", "end"]
 
 #: per-neuron state that the model's reset_state puts back to rest at the start of each trial
-NEURON_STATE = ("v", "I", "t_spike", "has_spiked", "t_last_arrival", "w_last_arrival")
+NEURON_STATE = tuple(LIF.REST)
 
 SOURCE_EQUATIONS = """
 t_in : second          # when this source fires in the current trial (inf: silent)
@@ -254,9 +255,10 @@ class LayeredNetwork:
         self._dirty = True
 
     # ---- Brian2 construction -------------------------------------------------------------
-    def _layout(self):
-        """Index bookkeeping: source columns, neuron columns, synapses and their parameter indices."""
-        B, L = self.batch_size, self.n_layers
+    def _layout(self, copies=None):
+        """Index bookkeeping: source columns, neuron columns, synapses and their parameter indices
+        (for `copies` batch copies, default batch_size)."""
+        B, L = self.batch_size if copies is None else int(copies), self.n_layers
         n_src = self.n_inputs + sum(self.n_bias)
         bias_col = np.cumsum([self.n_inputs] + self.n_bias)[:-1]  # first source column of bias l
         n_lif = sum(self.layer_sizes)
@@ -315,15 +317,15 @@ class LayeredNetwork:
                               reset="t_spike = t_in\nhas_spiked = True", dt=dt, name="sources")
         neurons = NeuronGroup(B * lay["n_lif"], model.equations, threshold=model.threshold, reset=model.reset,
                               method="exact", namespace=ns, dt=dt, name="neurons")
+        neurons.run_regularly(model.flush_code, when="synapses", order=-1, name="neurons_flush")
         objects = [sources, neurons]
         synapses = {}
         for name, src_group, (pre, post, idx) in (("syn_src", sources, lay["src"]),
                                                   ("syn_lif", neurons, lay["lif"])):
             if len(pre) == 0:
                 continue
-            on_pre = {path: model.on_pre(gate) for path, gate in EXACT_DELIVERY.items()}
-            syn = Synapses(src_group, neurons, model.synapse_model, on_pre=on_pre, namespace=ns,
-                           dt=dt, name=name)
+            syn = Synapses(src_group, neurons, model.synapse_model, on_pre=model.on_pre(DELIVERY_DUE),
+                           namespace=ns, dt=dt, name=name)
             syn.connect(i=pre, j=post)
             if not (np.array_equal(syn.i[:], pre) and np.array_equal(syn.j[:], post)):
                 raise RuntimeError("Brian2 reordered the synapses; the parameter broadcast would be wrong")
@@ -353,14 +355,13 @@ class LayeredNetwork:
 
     def _compile_standalone(self):
         """Finish the standalone project: command-line arguments (weights, exact delays, input times)
-        are applied first, then the pathway delays are derived from the exact ones in generated code
-        (their command-line names collide), the state is set to rest, and the program is compiled."""
+        are applied first, then the pathway delays are derived from the exact ones in generated code,
+        the state is set to rest, and the program is compiled."""
         br = self._brian
         project, neurons, sources = br["project"], br["neurons"], br["sources"]
         project.apply_run_args()
         for syn, _ in br["synapses"].values():
             syn.pre.delay = f"{DELIVERY_STEP_CODE}*dt"
-            syn.pre_late.delay = f"({DELIVERY_STEP_CODE} + 1)*dt"
         sources.t_spike_ = np.inf
         sources.has_spiked = False
         state = {name: np.zeros(len(neurons)) for name in NEURON_STATE}
@@ -388,8 +389,7 @@ class LayeredNetwork:
             get = lambda g, names: {n: g.variables[n].get_value() for n in names}
             br["src_vars"] = get(br["sources"], ["t_in", "t_spike", "has_spiked", "_spikespace"])
             br["lif_vars"] = get(br["neurons"], list(NEURON_STATE) + ["_spikespace"])
-            br["syn_vars"] = {name: (syn, get(syn, ["w", "delay_exact"]),
-                                     [getattr(syn, p)._delays.get_value() for p in EXACT_DELIVERY], idx)
+            br["syn_vars"] = {name: (syn, get(syn, ["w", "delay_exact"]), syn.pre._delays.get_value(), idx)
                               for name, (syn, idx) in br["synapses"].items()}
         return br["src_vars"], br["lif_vars"], br["syn_vars"]
 
@@ -420,15 +420,14 @@ class LayeredNetwork:
         tu, dt_s = br["tu"], self.dt * br["tu"]
         if d_new:
             d_scaled = d_flat * tu
-            steps = [k * dt_s for k in delivery_steps(d_flat, self.dt)]
-        for name, (syn, arrs, brian_delays, idx) in syn_vars.items():
+            steps = delivery_steps(d_flat, self.dt) * dt_s
+        for name, (syn, arrs, pathway_delays, idx) in syn_vars.items():
             # scale on the master arrays, then gather into the copies without temporaries
             if w_new:
                 self._copy_weights(name, w_flat, idx, out=arrs["w"])
             if d_new:
                 np.take(d_scaled, idx, out=arrs["delay_exact"])
-                for pathway_delays, k in zip(brian_delays, steps):
-                    np.take(k, idx, out=pathway_delays)
+                np.take(steps, idx, out=pathway_delays)
         return d_new
 
     def _copy_weights(self, name, w_flat, idx, out=None):
@@ -487,16 +486,14 @@ class LayeredNetwork:
         br = self._brian
         empty = br.setdefault("empty_queues", {})
         for name, (syn, _) in br["synapses"].items():
-            for path in EXACT_DELIVERY:
-                pathway = getattr(syn, path)
-                key = (name, path)
-                if reprepare or key not in empty:
-                    pathway.queue._restore_from_full_state(None)
-                    pathway.initialise_queue()
-                    n = len(pathway.queue._full_state()[1])
-                    empty[key] = (0, [[] for _ in range(n)])
-                else:
-                    pathway.queue._restore_from_full_state(empty[key])
+            pathway = syn.pre
+            if reprepare or name not in empty:
+                pathway.queue._restore_from_full_state(None)
+                pathway.initialise_queue()
+                n = len(pathway.queue._full_state()[1])
+                empty[name] = (0, [[] for _ in range(n)])
+            else:
+                pathway.queue._restore_from_full_state(empty[name])
 
     def _read_record(self, t0, n_valid):
         br = self._brian

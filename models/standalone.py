@@ -81,17 +81,21 @@ class StandaloneProject:
         previous = self._previous_device
         set_device(previous if previous is not self.device else "runtime", build_on_run=True)
 
-    def write_arg(self, name, values, dtype=np.float64):
-        """A `name=path` command-line argument whose values are written to a fixed file."""
-        path = os.path.join(self.directory, "static_arrays", f"runarg_{name.replace('.', '_')}.dat")
+    def write_arg(self, name, values, dtype=np.float64, suffix=""):
+        """A `name=path` command-line argument whose values are written to a fixed file (`suffix`
+        distinguishes the files of processes that share the project)."""
+        path = os.path.join(self.directory, "static_arrays", f"runarg_{name.replace('.', '_')}{suffix}.dat")
         np.ascontiguousarray(values, dtype=dtype).tofile(path)
         return f"{name}={path}"
 
-    def run(self, args):
+    def run(self, args, results_directory=None):
+        """Run the compiled program with these command-line arguments (`results_directory`:
+        relative to the project, where the program writes its final state; default 'results')."""
         if self.invalidated:
             raise RuntimeError("this network's cpp_standalone project was replaced by one built later in "
                                "this process (Brian2 has one standalone device per process); rebuild it "
                                "or use device='runtime'")
         if not self.built:
             raise RuntimeError("the standalone project has not been built yet")
-        self.device.run(directory=self.directory, with_output=False, run_args=list(args))
+        self.device.run(directory=self.directory, with_output=False, run_args=list(args),
+                        results_directory=results_directory)
