@@ -26,8 +26,9 @@ limit_ratio = epoch seconds / lower bound.
 
 Writes benchmarks/results/speed.json = {"yinyang": {...}, "mnist": {...}, "machine"}; each holds
 "epoch_seconds": {"<device>": s}, "events_per_second": {"<device>": events / s},
-"limit_ratio": {"<device>": ratio}, "synaptic_events_per_epoch", "event_cost_ns",
-"lower_bound_seconds", "n_train_timed", "command", "timing_note".
+"limit_ratio": {"<device>": ratio}, "commands": {"<device>": command line}, "timing_notes":
+{"<device>": the load on the machine}, "synaptic_events_per_epoch", "event_cost_ns",
+"lower_bound_seconds", "n_train_timed".
 """
 from __future__ import annotations
 
@@ -145,7 +146,7 @@ def main(argv=None):
         with open(args.out) as f:
             old = json.load(f)
     for net_name in args.nets:
-        entry = {"epoch_seconds": {}, "events_per_second": {}, "limit_ratio": {}}
+        entry = {"epoch_seconds": {}, "events_per_second": {}, "limit_ratio": {}, "commands": {}, "timing_notes": {}}
         for key in entry:  # with --update, keep the other devices' numbers
             entry[key].update(old.get(net_name, {}).get(key, {}))
         for device in args.devices:
@@ -157,9 +158,12 @@ def main(argv=None):
             entry["epoch_seconds"][device] = round(seconds, 3)
             entry["events_per_second"][device] = round(events / seconds)
             entry["limit_ratio"][device] = round(seconds / bound, 1)
+            entry["commands"][device] = command(__file__, argv)
+            entry["timing_notes"][device] = args.note or "idle machine (nothing else running)"
             entry.update(synaptic_events_per_epoch=int(events), event_cost_ns=cost, lower_bound_seconds=bound)
-        entry.update(n_train_timed=args.n_train or FULL_EPOCH[net_name], command=command(__file__, argv),
-                     timing_note=args.note or "idle machine (nothing else running)")
+        entry.update(n_train_timed=args.n_train or FULL_EPOCH[net_name])
+        entry.pop("command", None)
+        entry.pop("timing_note", None)
         results[net_name] = entry
         write_results(args.out, results, update=args.update)
     return results
