@@ -3,6 +3,9 @@
     python -m brian2learn list                          the named experiments
     python -m brian2learn train yinyang [options]       train, print per-epoch accuracy, write
                                                         a figure and results.json to --out
+    python -m brian2learn train delay_only --dataset mnist --training delays --weights ternary \
+        --in-simulation [options]                       delay-only MNIST / Fashion-MNIST (the rule in
+                                                        generated code: one compiled run per epoch)
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ def _machine():
     return f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def _plot(trainer, cfg, delays_before, out_dir):
+def _plot(trainer, title, delays_before, out_dir, name):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -34,7 +37,7 @@ def _plot(trainer, cfg, delays_before, out_dir):
     ep = [h["epoch"] for h in hist]
     ax[0].plot(ep, [h["train_acc"] for h in hist], label="train (during epoch)")
     ax[0].plot(ep, [h["test_acc"] for h in hist], label="test")
-    ax[0].set(xlabel="epoch", ylabel="accuracy", title="Yin-Yang accuracy")
+    ax[0].set(xlabel="epoch", ylabel="accuracy", title=f"{title} accuracy")
     ax[0].legend()
     # one test sample's spikes
     x, y = trainer.test
@@ -54,36 +57,55 @@ def _plot(trainer, cfg, delays_before, out_dir):
     ax[2].set(xlabel="delay (tau_s)", ylabel="connections", title="transmission delays")
     ax[2].legend()
     fig.tight_layout()
-    path = os.path.join(out_dir, "yinyang.png")
+    path = os.path.join(out_dir, f"{name}.png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
 
 
-def cmd_train(args):
-    from .experiments import yinyang
+def _build(args):
+    """(trainer, a one-line description, results entries) of the named experiment."""
+    common = dict(seed=args.seed, n_train=args.n_train, n_test=args.n_test, progress=not args.no_progress,
+                  threads=args.threads)
+    if args.experiment == "yinyang":
+        from .experiments import yinyang
 
-    if args.experiment != "yinyang":
-        raise SystemExit(f"unknown experiment {args.experiment!r}; see `python -m brian2learn list`")
+        if args.in_simulation:
+            raise SystemExit("--in-simulation: the Yin-Yang configurations use the MSE loss, weight bumping and "
+                             "reparameterised delays, which the generated-code rule does not implement")
+        trainer, cfg = yinyang.build(args.config, hidden=args.hidden, batch_size=args.batch_size,
+                                     device=args.device, **common)
+        return trainer, f"Yin-Yang {args.config}", {"config": args.config}
+    from .experiments import delay_only
+
+    overrides = {k: v for k, v in dict(hidden=args.hidden, batch_size=args.batch_size).items() if v is not None}
+    trainer, cfg = delay_only.build(args.dataset, args.training, args.weights, data_dir=args.data_dir,
+                                    device=args.device, in_simulation=args.in_simulation,
+                                    directory=None, **common, **overrides)
+    label = f"{args.dataset}/{args.training}/{args.weights}"
+    return trainer, f"delay-only {label}", {"cell": label, "n_trainable": cfg["n_trainable"],
+                                            "in_simulation": args.in_simulation}
+
+
+def cmd_train(args):
+    args.out = args.out or os.path.join("output", args.experiment)
     os.makedirs(args.out, exist_ok=True)
-    trainer, cfg = yinyang.build(args.config, seed=args.seed, n_train=args.n_train, n_test=args.n_test,
-                                 hidden=args.hidden, batch_size=args.batch_size, progress=not args.no_progress,
-                                 device=args.device, threads=args.threads)
+    trainer, title, entries = _build(args)
     net = trainer.net
     ckpt = os.path.join(args.out, "checkpoint.npz")
     if args.resume and os.path.exists(ckpt):
         trainer.load(ckpt)
         print(f"resumed from {ckpt} at epoch {trainer.epoch}")
     delays_before = np.concatenate([net.total_delays(l).ravel() for l in range(net.n_layers)])
-    print(f"Yin-Yang {args.config}: {net.n_inputs}-{'-'.join(map(str, net.layer_sizes))}, "
+    print(f"{title}: {net.n_inputs}-{'-'.join(map(str, net.layer_sizes))}, "
           f"{net.n_weights} weights, {net.n_delays} trainable delays, batch {net.batch_size}, "
           f"dt = {net.dt} tau_s, trial {net.duration} tau_s, tau_s = {net.model.tau_s}")
     t0 = time.perf_counter()
     trainer.fit(args.epochs, checkpoint=ckpt)
     wall = time.perf_counter() - t0
     acc, loss, _ = trainer.evaluate()
-    fig = _plot(trainer, cfg, delays_before, args.out)
-    result = {"experiment": "yinyang", "config": args.config, "seed": args.seed, "epochs": trainer.epoch,
+    fig = _plot(trainer, title, delays_before, args.out, args.experiment)
+    result = {"experiment": args.experiment, **entries, "seed": args.seed, "epochs": trainer.epoch,
               "test_acc": acc, "test_loss": loss, "history": trainer.history, "n_weights": net.n_weights,
               "n_delays": net.n_delays, "wall_seconds": wall, "command": " ".join(sys.argv),
               "machine": _machine(), "figure": fig}
@@ -97,6 +119,8 @@ def cmd_list(args):
 
     for name, cfg in yinyang.CONFIGS.items():
         print(f"yinyang  --config '{name}'   lr {cfg['lr']}")
+    print("delay_only  --dataset mnist|fashion  --training delays|weights|both  --weights normal|ternary  "
+          "[--in-simulation]")
 
 
 def main(argv=None):
@@ -104,15 +128,22 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a named experiment")
-    t.add_argument("experiment", choices=["yinyang"])
-    t.add_argument("--config", default="4-30-3 W+synaptic")
+    t.add_argument("experiment", choices=["yinyang", "delay_only"])
+    t.add_argument("--config", default="4-30-3 W+synaptic", help="yinyang: a named configuration")
+    t.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist", help="delay_only")
+    t.add_argument("--training", choices=["delays", "weights", "both"], default="delays", help="delay_only")
+    t.add_argument("--weights", choices=["normal", "ternary"], default="normal", help="delay_only")
+    t.add_argument("--data-dir", default=None, help="delay_only: folder of the IDX .gz files (default: "
+                                                    "download into the cache)")
+    t.add_argument("--in-simulation", action="store_true",
+                   help="delay_only: the exact gradient and Adam as generated code, one compiled run per epoch")
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--hidden", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--n-train", type=int, default=None, help="use the first N training samples")
     t.add_argument("--n-test", type=int, default=None)
-    t.add_argument("--out", default="output/yinyang")
+    t.add_argument("--out", default=None, help="output folder (default: output/<experiment>)")
     t.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--device", choices=["runtime", "cpp_standalone"], default="runtime",

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def test_cli_list_and_train(tmp_path):
     out = subprocess.run([sys.executable, "-m", "brian2learn", "list"], capture_output=True, text=True, check=True)
@@ -16,3 +18,18 @@ def test_cli_list_and_train(tmp_path):
     result = json.load(open(tmp_path / "results.json"))
     assert result["epochs"] == 1 and 0 <= result["test_acc"] <= 1 and result["n_delays"] == 5 * 30 + 31 * 3
     assert (tmp_path / "yinyang.png").stat().st_size > 10000
+
+
+@pytest.mark.skipif("BRIAN2LEARN_SHARED_DATA" not in os.environ,
+                    reason="original MNIST files not found (../shared/datasets or $BRIAN2LEARN_SHARED_DATA)")
+def test_cli_trains_delay_only_in_simulation(tmp_path):
+    data = os.environ["BRIAN2LEARN_SHARED_DATA"]
+    res = subprocess.run([sys.executable, "-m", "brian2learn", "train", "delay_only", "--dataset", "mnist",
+                          "--weights", "ternary", "--in-simulation", "--hidden", "20", "--epochs", "2",
+                          "--n-train", "96", "--n-test", "32", "--data-dir", data, "--out", str(tmp_path),
+                          "--no-progress"], capture_output=True, text=True, env=dict(os.environ, MPLBACKEND="Agg"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    result = json.load(open(tmp_path / "results.json"))
+    assert result["cell"] == "mnist/delays/ternary" and result["in_simulation"] and result["epochs"] == 2
+    assert result["n_trainable"] == 784 * 20 + 20 * 10 and 0 <= result["test_acc"] <= 1
+    assert (tmp_path / "delay_only.png").stat().st_size > 10000
