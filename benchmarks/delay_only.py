@@ -45,7 +45,8 @@ SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "s
 def run_cell(cell, seed, args):
     dataset, training, weights = cell.split("/")
     trainer, cfg = build(dataset, training, weights, seed=seed, data_dir=args.data_dir, n_train=args.n_train,
-                         n_test=args.n_test, progress=False, hidden=args.hidden, in_simulation=args.in_simulation)
+                         n_test=args.n_test, progress=False, hidden=args.hidden, in_simulation=args.in_simulation,
+                         schedule=tuple(args.schedule) if args.schedule else None)
     secs, curve = [], {}
     for e in range(args.epochs):
         row = trainer.train_epoch()
@@ -70,6 +71,8 @@ def main(argv=None):
     p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "delay_only.json"))
     p.add_argument("--update", action="store_true", help="merge into an existing results file")
+    p.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
+                   help="learning rates x GAMMA every EPOCHS epochs (stored under '<cell> schedule=EPOCHSxGAMMA')")
     p.add_argument("--in-simulation", action="store_true",
                    help="train with in_simulation.InSimulationTrainer (cpp_standalone, one run per epoch)")
     p.add_argument("--timing", action="store_true",
@@ -101,6 +104,8 @@ def main(argv=None):
         # the first epoch includes code generation: leave it out when there are more
         sec = float(np.median([s for r in runs for s in (r["sec_per_sample"][1:] or r["sec_per_sample"])]))
         key = cell if args.hidden == 350 else f"{cell}@784-{args.hidden}-10"
+        if args.schedule:
+            key += f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}"
         new = {key: {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": args.seeds,
                       "epochs": args.epochs, "n_trainable": runs[0]["n_trainable"], "hidden": args.hidden,
                       "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
