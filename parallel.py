@@ -124,8 +124,11 @@ class DataParallelNetwork:
             callback(k, _concat([f.result() for f in futures], B))
         return order
 
-    def distributed_backward(self, record, dL):
-        """Gradients of the last minibatch: each worker differentiates its share, the driver sums."""
+    def backward(self, rule, record, dL):
+        """Gradients of the last minibatch: each worker differentiates its share with its own copy of
+        the rule (a SpikeTimeGradient of the same model), the driver sums."""
+        if not isinstance(rule, SpikeTimeGradient):
+            raise NotImplementedError(f"DataParallelNetwork distributes SpikeTimeGradient only, got {type(rule).__name__}")
         bounds = np.cumsum([0] + self._shares)
         futures = [r.gradients(dL[a:b]) for r, a, b in zip(self.replicas, bounds[:-1], bounds[1:])]
         parts = [f.result() for f in futures]

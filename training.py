@@ -119,10 +119,7 @@ class Trainer:
                 return
         dL_full = np.zeros_like(record.output)
         dL_full[:n] = dL / n
-        if hasattr(self.net, "distributed_backward"):  # parallel.DataParallelNetwork: workers differentiate
-            grads = self.net.distributed_backward(record, dL_full)
-        else:
-            grads, _ = self.rule.backward(self.net, record, dL_full)
+        grads = self.net.backward(self.rule, record, dL_full)
         grads = [{k: g for k, g in gl.items() if param_group(k) in self.trainable} for gl in grads]
         self.optimizer.step(self.net.params, grads)
         for p in self.net.params:

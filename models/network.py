@@ -524,6 +524,12 @@ class LayeredNetwork:
             self._start_trial(t_now, inputs)
         run["k"] = k + 1
 
+    def backward(self, rule, record, dL_dT):
+        """The learning rule's parameter gradients for a trial record (what Trainer asks of a network;
+        parallel.DataParallelNetwork answers it across workers)."""
+        grads, _ = rule.backward(self, record, dL_dT)
+        return grads
+
     # ---- running -------------------------------------------------------------------------
     def check_inputs(self, input_times):
         """Validate input spike times (plain floats in tau_s units, inf = no spike)."""
