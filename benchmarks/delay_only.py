@@ -42,7 +42,9 @@ ALL_CELLS = [f"{d}/{t}/{w}" for d in DATASETS for t, w in
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets")
 
 
-def run_cell(cell, seed, args):
+def run_cell(cell, seed, args, on_epoch=lambda run: None):
+    """Train one seed; `on_epoch(run so far)` after every epoch (the benchmark writes it, so a stopped
+    run keeps its finished epochs)."""
     dataset, training, weights = cell.split("/")
     trainer, cfg = build(dataset, training, weights, seed=seed, data_dir=args.data_dir, n_train=args.n_train,
                          n_test=args.n_test, progress=False, hidden=args.hidden, in_simulation=args.in_simulation,
@@ -55,8 +57,37 @@ def run_cell(cell, seed, args):
         curve[e + 1] = acc
         print(f"  {cell} seed {seed} epoch {e + 1}: train {row['train_acc']:.4f} test {acc:.4f} "
               f"({row['epoch_seconds']:.0f} s)", flush=True)
-    return dict(seed=seed, test_acc=acc, curve=curve, sec_per_sample=secs, n_trainable=cfg["n_trainable"],
-                n_train=len(trainer.train[0]), n_test=len(trainer.test[0]))
+        run = dict(seed=seed, test_acc=acc, curve=dict(curve), sec_per_sample=list(secs),
+                   n_trainable=cfg["n_trainable"], n_train=len(trainer.train[0]), n_test=len(trainer.test[0]),
+                   epochs_done=e + 1)
+        on_epoch(run)
+    return run
+
+
+def cell_entry(cell, runs, args, argv):
+    """The results entry of one cell from the seeds run so far (labelled partial where short)."""
+    accs = np.array([r["test_acc"] for r in runs])
+    done = min(r["epochs_done"] for r in runs)
+    short = []
+    if runs[0]["n_train"] < 60000:
+        short.append(f"{runs[0]['n_train']} of 60000 training samples")
+    if runs[0]["n_test"] < 10000:
+        short.append(f"{runs[0]['n_test']} of 10000 test samples")
+    if done < args.epochs:
+        short.append(f"in progress or stopped: {done} of the {args.epochs} epochs asked for")
+    if done < args.full_epochs:
+        short.append(f"{done} of {args.full_epochs} epochs")
+    if len(runs) < 3:
+        short.append(f"{len(runs)} seed(s) of 3")
+    # the first epoch includes code generation: leave it out when there are more
+    sec = float(np.median([s for r in runs for s in (r["sec_per_sample"][1:] or r["sec_per_sample"])]))
+    return {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": [r["seed"] for r in runs],
+            "epochs": done, "n_trainable": runs[0]["n_trainable"], "hidden": args.hidden,
+            "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"], "seconds_per_training_sample": sec,
+            "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]} for r in runs},
+            "partial": "; ".join(short) if short else False,
+            "trainer": "in-simulation (cpp_standalone)" if args.in_simulation else "runtime-cython",
+            "command": command(__file__, argv), "machine": machine()}
 
 
 def main(argv=None):
@@ -85,36 +116,24 @@ def main(argv=None):
             p.error(f"bad cell {cell!r}: use <{'|'.join(DATASETS)}>/<{'|'.join(TRAINING)}>/<{'|'.join(WEIGHTS)}>")
     results = {}
     for cell in args.cells:
-        runs = []
-        for seed in args.seeds:
-            t0 = time.perf_counter()
-            runs.append(run_cell(cell, seed, args))
-            print(f"{cell} seed {seed}: test acc {runs[-1]['test_acc']:.4f} ({time.perf_counter() - t0:.0f} s)",
-                  flush=True)
-        accs = np.array([r["test_acc"] for r in runs])
-        short = []
-        if runs[0]["n_train"] < 60000:
-            short.append(f"{runs[0]['n_train']} of 60000 training samples")
-        if runs[0]["n_test"] < 10000:
-            short.append(f"{runs[0]['n_test']} of 10000 test samples")
-        if args.epochs < args.full_epochs:
-            short.append(f"{args.epochs} of {args.full_epochs} epochs")
-        if len(args.seeds) < 3:
-            short.append(f"{len(args.seeds)} seed(s) of 3")
-        # the first epoch includes code generation: leave it out when there are more
-        sec = float(np.median([s for r in runs for s in (r["sec_per_sample"][1:] or r["sec_per_sample"])]))
         key = cell if args.hidden == 350 else f"{cell}@784-{args.hidden}-10"
         if args.schedule:
             key += f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}"
-        new = {key: {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": args.seeds,
-                      "epochs": args.epochs, "n_trainable": runs[0]["n_trainable"], "hidden": args.hidden,
-                      "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
-                      "seconds_per_training_sample": sec,
-                      "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]}
-                                   for r in runs},
-                      "partial": "; ".join(short) if short else False,
-                      "trainer": "in-simulation (cpp_standalone)" if args.in_simulation else "runtime-cython",
-                      "command": command(__file__, argv), "machine": machine()}}
+        runs = []
+
+        def progress(run):
+            if not args.timing:
+                write_results(args.out, {key: cell_entry(cell, runs + [run], args, argv), "machine": machine()},
+                              update=True)
+
+        for seed in args.seeds:
+            t0 = time.perf_counter()
+            runs.append(run_cell(cell, seed, args, on_epoch=progress))
+            print(f"{cell} seed {seed}: test acc {runs[-1]['test_acc']:.4f} ({time.perf_counter() - t0:.0f} s)",
+                  flush=True)
+        entry = cell_entry(cell, runs, args, argv)
+        sec = entry["seconds_per_training_sample"]
+        new = {key: entry}
         if args.timing:   # a timing run writes no accuracies
             new = {}
         new["machine"] = machine()
