@@ -92,8 +92,9 @@ class InSimulationTrainer(Trainer):
     """A Trainer whose epochs run as one compiled Brian2 program each (see the module docstring).
 
     Same arguments as `Trainer` (network: a LayeredNetwork; its batch_size is the minibatch), plus
-    directory : folder of the standalone project (default: a cache folder per network and data)
-    threads : OpenMP threads of the generated code (None: single-threaded)
+    directory : folder of the standalone project (default: a cache folder per network and data;
+                processes that train on the same network and data share its compiled program)
+    threads : must be None (single-threaded; OpenMP is not checked for this program)
 
     `train_epoch()` trains one epoch and evaluates the test set in the same run; `evaluate()` on the
     test set returns that result while the parameters are unchanged, and simulates with the
@@ -107,6 +108,9 @@ class InSimulationTrainer(Trainer):
                          loss_kwargs=loss_kwargs, bumping=bumping, seed=seed, progress=progress,
                          trainable=trainable)
         self._check_supported()
+        if threads:
+            raise NotImplementedError("in-simulation training runs single-threaded (threads=None): its queue "
+                                      "re-preparation has not been checked with Brian2's OpenMP queues")
         self.directory, self.threads = directory, threads
         self._program = None
         self._test_result = None

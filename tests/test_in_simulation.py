@@ -102,3 +102,9 @@ def test_unsupported_delays_are_refused(delays, match):
     net = LayeredNetwork(4, [5, 3], delays=delays, dt=0.01 * TAU, duration=4 * TAU)
     with pytest.raises(NotImplementedError, match=match):
         InSimulationTrainer(net, train, test, optimizer=Adam(0.01), progress=False)
+
+
+def test_openmp_threads_are_refused():
+    train, test = data()
+    with pytest.raises(NotImplementedError, match="single-threaded"):
+        InSimulationTrainer(network([5, 3]), train, test, optimizer=Adam(0.01), progress=False, threads=2)
