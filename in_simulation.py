@@ -48,6 +48,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import time
 
 import numpy as np
 from brian2 import (Equations, Function, Network, NeuronGroup, SpikeMonitor, Synapses, TimedArray, second)
@@ -56,13 +57,14 @@ from .learning_rules.losses import predict
 from .learning_rules.optimizers import Adam
 from .learning_rules.spike_time_gradient import SpikeTimeGradient, UnsupportedModelError
 from .models.delays import DELIVERY_DUE, DELIVERY_STEP_CODE
-from .models.network import SCHEDULE, SOURCE_EQUATIONS
+from .models.network import SCHEDULE, source_group
 from .models.standalone import StandaloneProject, default_directory
 from .training import Trainer
 
 __all__ = ["InSimulationTrainer"]
 
 STEP = "(t_in_timesteps % P_steps)"  # the step inside the current trial
+DELAY_EXACT = "(latency + d)*tau_s"     # a synapse's transmission delay from its trained delay d
 
 SLOPE_CODE = """
 x_g = (t_spike_post - t_spike_pre - delay_exact)/tau_s
@@ -111,7 +113,7 @@ class InSimulationTrainer(Trainer):
         if threads:
             raise NotImplementedError("in-simulation training runs single-threaded (threads=None): its queue "
                                       "re-preparation has not been checked with Brian2's OpenMP queues")
-        self.directory, self.threads = directory, threads
+        self.directory = directory
         self._program = None
         self._test_result = None
 
@@ -155,6 +157,11 @@ class InSimulationTrainer(Trainer):
             out.append("d")
         return tuple(out)
 
+    @property
+    def _slots(self):
+        """The Adam state kept per synapse (names of the Adam object's stores)."""
+        return ("m", "v", "vmax") if self.optimizer.amsgrad else ("m", "v")
+
     def _param_key(self, g):
         return "w" if g == "w" else "synaptic"
 
@@ -188,9 +195,9 @@ class InSimulationTrainer(Trainer):
         groups = self.groups
         key = repr((net._signature(), "in-simulation", n_train, n_test, tuple(groups), self.loss_kwargs,
                     self.optimizer.b1, self.optimizer.b2, self.optimizer.eps, self.optimizer.amsgrad,
-                    net.delay_config.max_delay, SpikeTimeGradient.min_slope, self.threads,
+                    net.delay_config.max_delay, SpikeTimeGradient.min_slope,
                     hashlib.sha1(table.tobytes() + labels.tobytes()).hexdigest()))
-        project = StandaloneProject(self.directory or default_directory(key), self.threads)
+        project = StandaloneProject(self.directory or default_directory(key))
         project.activate()
 
         ns = dict(model.namespace, P_steps=P_steps, S_D=S_D, S_loss=S_loss,
@@ -205,10 +212,8 @@ class InSimulationTrainer(Trainer):
             ns[name] = TimedArray(np.zeros(1), dt=P, name=name)
         learning = "trial_scale(t) > 0"
 
-        sources = NeuronGroup(lay["n_src"], SOURCE_EQUATIONS, threshold="not has_spiked and t + dt >= t_in",
-                              reset="t_spike = t_in\nhas_spiked = True",
-                              events={"backward": f"has_spiked and {learning} and {STEP} == S_loss"},
-                              dt=step, namespace=ns, name="sources")
+        sources = source_group(lay["n_src"], step, namespace=ns,
+                               events={"backward": f"has_spiked and {learning} and {STEP} == S_loss"})
         extra = """
         t0 : second            # start of the current trial
         slope : 1              # V' at the spike (weight units)
@@ -239,8 +244,7 @@ class InSimulationTrainer(Trainer):
         syn_model = model.synapse_model + Equations("\n".join(
             ["d : 1  # the trained delay parameter (tau_s units)", "delivery_k : 1  # integer delay of `pre`"]
             + ["k_syn : 1  # k and k' of this input at the postsynaptic spike (0: not causal)", "kp_syn : 1"]
-            + [f"g_{g} : 1\nm_{g} : 1\nv_{g} : 1" + (f"\nvmax_{g} : 1" if self.optimizer.amsgrad else "")
-               for g in groups]))
+            + [f"g_{g} : 1" for g in groups] + [f"{s}_{g} : 1" for g in groups for s in self._slots]))
         slope_code = SLOPE_CODE.format(kernels=model.kernel_pair_code("s_g"))
         grad_code = GRAD_CODE
         if "w" in groups:
@@ -274,7 +278,7 @@ class InSimulationTrainer(Trainer):
                     adam += ADAM_CODE.format(p=g, vmax=vmax, v=f"vmax_{g}" if self.optimizer.amsgrad else f"v_{g}")
                 if "d" in groups:
                     adam += "d = clip(d, 0, d_max)\n"
-                adam += f"delay_exact = (latency + d)*tau_s\ndelivery_k = {DELIVERY_STEP_CODE}"
+                adam += f"delay_exact = {DELAY_EXACT}\ndelivery_k = {DELIVERY_STEP_CODE}"
                 learning_ops.append(syn.run_regularly(adam, dt=M * P, when="start", order=0, name=f"{name}_adam"))
         loss_syn = Synapses(neurons, neurons, on_pre="sumexp_post += exp(-clip(t_spike_pre - t0_pre, 0*second, "
                                                      "D_trial)/(xi*tau_s))",
@@ -295,7 +299,7 @@ class InSimulationTrainer(Trainer):
 
         project.apply_run_args()
         for syn, _ in synapses.values():
-            syn.delay_exact = "(latency + d)*tau_s"
+            syn.delay_exact = DELAY_EXACT
             syn.pre.delay = f"{DELIVERY_STEP_CODE}*dt"
         network.run(n_train_trials * P, namespace={})
         for op in learning_ops:  # the test set does not learn
@@ -304,7 +308,7 @@ class InSimulationTrainer(Trainer):
             network.run(n_test * P, namespace={})
         project.build()
         self._program = dict(project=project, synapses=synapses, monitor=monitor, P=float(P), n_train=n_train,
-                             n_test=n_test, n_train_trials=n_train_trials, n_trials=n_trials, ns=ns,
+                             n_test=n_test, n_train_trials=n_train_trials, n_trials=n_trials,
                              n_out=net.layer_sizes[-1], n_batches=n_batches)
         return self._program
 
@@ -323,7 +327,6 @@ class InSimulationTrainer(Trainer):
         scale = np.zeros(prog["n_trials"])
         sizes = np.minimum(M, n_train - np.arange(prog["n_batches"]) * M)
         scale[:n_train] = np.repeat(1.0 / sizes, M)[:n_train]
-        ns = prog["ns"]
         args = [project.write_arg("trial_row.values", row, suffix=tag),
                 project.write_arg("trial_scale.values", scale, suffix=tag)]
         args += [f"lr_{g}.values={opt.lr(self._param_key(g))!r}" for g in self.groups]
@@ -336,7 +339,7 @@ class InSimulationTrainer(Trainer):
         values = {"w": w_flat, "d": d_flat}
         for g in self.groups:
             shapes = [p[self._param_key(g)] for p in net.params]
-            for slot in ("m", "v") + (("vmax",) if opt.amsgrad else ()):
+            for slot in self._slots:
                 store = getattr(opt, slot)
                 values[f"{slot}_{g}"] = self._flat([store.get(f"{l}/{self._param_key(g)}", np.zeros_like(a))
                                                     for l, a in enumerate(shapes)])
@@ -350,8 +353,7 @@ class InSimulationTrainer(Trainer):
         sizes = [p["w"].size for p in net.params]
         off = np.cumsum([0] + sizes)
         for g in self.groups:
-            slots = [g] + [f"{s}_{g}" for s in ("m", "v") + (("vmax",) if opt.amsgrad else ())]
-            for var in slots:
+            for var in [g] + [f"{s}_{g}" for s in self._slots]:
                 flat = np.empty(off[-1])
                 for syn, idx in prog["synapses"].values():
                     flat[idx] = syn.variables[var].get_value()
@@ -375,8 +377,6 @@ class InSimulationTrainer(Trainer):
         return times
 
     def train_epoch(self):
-        import time
-
         x, y = self.train
         if self.schedule:
             self.schedule.set_epoch(self.epoch)

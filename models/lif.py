@@ -45,6 +45,14 @@ u = clip(u + (v_back - v_th)*C_m/(I_back - g_l*(v_back - E_l)), 0*second, dt)
 """
 
 
+def _keep_latest(flag, condition, t_new, w_new, t_var, w_var):
+    """Brian2 code: where `condition` (0/1) holds, the arrival (t_new, w_new) replaces the one kept
+    in (t_var, w_var)."""
+    return (f"{flag} = {condition}\n"
+            f"{w_var} = {flag}*{w_new} + (1 - {flag})*{w_var}\n"
+            f"{t_var} = {flag}*{t_new} + (1 - {flag})*{t_var}\n")
+
+
 def _check_quantity(name, value, unit, positive=True):
     if not isinstance(value, Quantity) and unit is not None and not np.isscalar(value):
         raise TypeError(f"LIF parameter {name!r} must be a scalar Brian2 quantity in units of {unit!r}")
@@ -198,27 +206,24 @@ class LIF:
             "v_post += due*dv\n"
             "I_next_post += (1 - due)*dI\n"
             "v_next_post += (1 - due)*dv\n"
-            "newer = due*int(arrival > t_last_arrival_post)\n"
-            "w_last_arrival_post = newer*w + (1 - newer)*w_last_arrival_post\n"
-            "t_last_arrival_post = newer*arrival + (1 - newer)*t_last_arrival_post\n"
-            "newer_next = (1 - due)*int(arrival > t_next_post)\n"
-            "w_next_post = newer_next*w + (1 - newer_next)*w_next_post\n"
-            "t_next_post = newer_next*arrival + (1 - newer_next)*t_next_post"
+            + _keep_latest("newer", "due*int(arrival > t_last_arrival_post)", "arrival", "w",
+                           "t_last_arrival_post", "w_last_arrival_post")
+            + _keep_latest("newer_next", "(1 - due)*int(arrival > t_next_post)", "arrival", "w",
+                           "t_next_post", "w_next_post")
         )
 
-    #: run every step after the state update and before the step's deliveries (models.network):
-    #: the inputs that arrived in this step but were delivered in the previous one join the state
-    flush_code = """
-    I += I_next
-    v += v_next
-    newer = int(t_next > t_last_arrival)
-    w_last_arrival = newer*w_next + (1 - newer)*w_last_arrival
-    t_last_arrival = newer*t_next + (1 - newer)*t_last_arrival
-    I_next = 0*amp
-    v_next = 0*volt
-    t_next = -1*second
-    w_next = 0
-    """
+    #: the variables that hold inputs delivered one step early (see `on_pre`)
+    HELD = ("I_next", "v_next", "t_next", "w_next")
+
+    @property
+    def flush_code(self) -> str:
+        """Run every step after the state update and before the step's deliveries (models.network):
+        the inputs that arrived in this step but were delivered in the previous one join the state,
+        and the held variables return to rest."""
+        return ("I += I_next\nv += v_next\n"
+                + _keep_latest("newer", "int(t_next > t_last_arrival)", "t_next", "w_next", "t_last_arrival",
+                               "w_last_arrival")
+                + self._rest_code(self.HELD))
 
     synapse_model = Equations("""
         w : 1                 # weight in units of weight_unit
@@ -244,16 +249,18 @@ class LIF:
         for name, (value, _) in self._rest().items():
             variables[name][:] = value
 
+    def _rest_code(self, names):
+        rest = self._rest()
+        lines = []
+        for name in names:
+            value, unit = rest[name]
+            lines.append(f"{name} = {value}" if unit is None else f"{name} = {value!r}*{unit}")
+        return "\n".join(lines)
+
     @property
     def rest_code(self) -> str:
         """The same reset to rest as Brian2 code (for trials that start inside one generated run)."""
-        lines = []
-        for name, (value, unit) in self._rest().items():
-            if unit is None:
-                lines.append(f"{name} = {value}")
-            else:
-                lines.append(f"{name} = {value!r}*{unit}")
-        return "\n".join(lines)
+        return self._rest_code(self.REST)
 
     # ---- the kernel in plain floats (x in units of tau_s) ------------------------------
     def kernel(self, x):

@@ -87,6 +87,13 @@ class TrialRecord:
         return self.layers[-1]
 
 
+def source_group(n, dt, **kwargs):
+    """The input and bias spike sources: source i fires once per trial, at its `t_in` (exact time in
+    `t_spike`); `kwargs` go to the NeuronGroup (e.g. custom events)."""
+    return NeuronGroup(n, SOURCE_EQUATIONS, threshold="not has_spiked and t + dt >= t_in",
+                       reset="t_spike = t_in\nhas_spiked = True", dt=dt, name="sources", **kwargs)
+
+
 def _as_time_float(name, value, time_unit):
     if isinstance(value, Quantity):
         fail_for_dimension_mismatch(value, second, f"{name} must be a time")
@@ -313,8 +320,7 @@ class LayeredNetwork:
         tu = float(model.time_unit)
         dt = self.dt * model.time_unit
         ns = model.namespace
-        sources = NeuronGroup(B * lay["n_src"], SOURCE_EQUATIONS, threshold="not has_spiked and t + dt >= t_in",
-                              reset="t_spike = t_in\nhas_spiked = True", dt=dt, name="sources")
+        sources = source_group(B * lay["n_src"], dt)
         neurons = NeuronGroup(B * lay["n_lif"], model.equations, threshold=model.threshold, reset=model.reset,
                               method="exact", namespace=ns, dt=dt, name="neurons")
         neurons.run_regularly(model.flush_code, when="synapses", order=-1, name="neurons_flush")
