@@ -47,14 +47,18 @@ def write_results(path, new, update):
     return results
 
 
-def run_seeds(cell, seeds, run_cell, args):
-    """[run_cell(cell, seed, args) for seed in seeds], printing each seed's test accuracy and time."""
+def run_seeds(cell, seeds, run_cell, args, on_progress=None):
+    """[run_cell(cell, seed, args) for seed in seeds], printing each seed's test accuracy and time.
+
+    on_progress(runs so far, the current seed's partial run last) is called after every epoch when
+    given (run_cell must then take `on_epoch`), so a stopped benchmark keeps its finished epochs."""
     import time
 
     runs = []
     for seed in seeds:
         t0 = time.perf_counter()
-        runs.append(run_cell(cell, seed, args))
+        kw = {} if on_progress is None else {"on_epoch": lambda run: on_progress(runs + [run])}
+        runs.append(run_cell(cell, seed, args, **kw))
         print(f"{cell} seed {seed}: test acc {runs[-1]['test_acc']:.4f} ({time.perf_counter() - t0:.0f} s)",
               flush=True)
     return runs

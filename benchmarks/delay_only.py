@@ -27,12 +27,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, write_results  # noqa: E402
+from common import command, machine, run_seeds, write_results  # noqa: E402
 
 from brian2learn.experiments.delay_only import TRAINING, WEIGHTS, build  # noqa: E402
 
@@ -119,18 +118,12 @@ def main(argv=None):
         key = cell if args.hidden == 350 else f"{cell}@784-{args.hidden}-10"
         if args.schedule:
             key += f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}"
-        runs = []
 
-        def progress(run):
+        def progress(runs):
             if not args.timing:
-                write_results(args.out, {key: cell_entry(cell, runs + [run], args, argv), "machine": machine()},
-                              update=True)
+                write_results(args.out, {key: cell_entry(cell, runs, args, argv), "machine": machine()}, update=True)
 
-        for seed in args.seeds:
-            t0 = time.perf_counter()
-            runs.append(run_cell(cell, seed, args, on_epoch=progress))
-            print(f"{cell} seed {seed}: test acc {runs[-1]['test_acc']:.4f} ({time.perf_counter() - t0:.0f} s)",
-                  flush=True)
+        runs = run_seeds(cell, args.seeds, run_cell, args, on_progress=progress)
         entry = cell_entry(cell, runs, args, argv)
         sec = entry["seconds_per_training_sample"]
         new = {key: entry}

@@ -30,11 +30,14 @@ SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "s
 FULL_TRAIN = 60000
 
 
-def run_cell(cell, seed, args):
+def run_cell(cell, seed, args, on_epoch=lambda run: None):
+    """Train one seed; `on_epoch(run so far)` after every epoch (the benchmark writes it, so a stopped
+    run keeps its finished epochs)."""
     dataset, depth = cell.split("/")
     trainer, cfg = build(dataset, seed=seed, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
                          depth=int(depth), hidden=args.hidden, steps=args.steps, lr=args.lr,
-                         gradient=args.gradient, batch_size=args.batch_size)
+                         gradient=args.gradient, batch_size=args.batch_size,
+                         schedule=tuple(args.schedule) if args.schedule else None)
     secs, curve = [], {}
     for e in range(args.epochs):
         row = trainer.train_epoch()
@@ -43,7 +46,40 @@ def run_cell(cell, seed, args):
         curve[e + 1] = acc
         print(f"  {cell} seed {seed} epoch {e + 1}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} "
               f"test {acc:.4f} ({row['seconds']:.0f} s)", flush=True)
-    return dict(seed=seed, test_acc=acc, curve=curve, secs=secs, n_train=cfg["n_train"], n_test=cfg["n_test"])
+        run = dict(seed=seed, test_acc=acc, curve=dict(curve), secs=list(secs), n_train=cfg["n_train"],
+                   n_test=cfg["n_test"], epochs_done=e + 1)
+        on_epoch(run)
+    return run
+
+
+def cell_results(cell, runs, args, argv):
+    """The results entries of one cell from the seeds run so far (labelled partial where short)."""
+    accs = np.array([r["test_acc"] for r in runs])
+    done = min(r["epochs_done"] for r in runs)
+    short = []
+    if runs[0]["n_train"] < FULL_TRAIN:
+        short.append(f"{runs[0]['n_train']} of {FULL_TRAIN} training samples")
+    if done < args.epochs:
+        short.append(f"in progress or stopped: {done} of the {args.epochs} epochs asked for")
+    if done < args.full_epochs:
+        short.append(f"{done} of {args.full_epochs} epochs")
+    if len(runs) < 3:
+        short.append(f"{len(runs)} seed(s) of 3")
+    key = cell + (f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}" if args.schedule else "")
+    return {key: {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()),
+                  "seeds": [r["seed"] for r in runs], "epochs": done, "steps": args.steps, "hidden": args.hidden,
+                  "lr": args.lr, "schedule": list(args.schedule) if args.schedule else None,
+                  "batch_size": args.batch_size, "gradient": args.gradient,
+                  "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
+                  "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]}
+                               for r in runs},
+                  "partial": "; ".join(short) if short else False,
+                  "emulated": cell.startswith("nmnist-emulated"),
+                  "command": command(__file__, argv), "machine": machine()},
+            "epoch_seconds": {key: float(np.median([s for r in runs for s in r["secs"]]))},
+            "epoch_seconds_note": "one training epoch (numpy float32 forward + BPTT + Adam) on the cell's "
+                                  "training set; " + args.timing_note,
+            "machine": machine()}
 
 
 def timing(args):
@@ -80,6 +116,8 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--gradient", default="paper", choices=["paper", "exact"])
+    p.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
+                   help="learning rate x GAMMA every EPOCHS epochs (stored under '<cell> schedule=EPOCHSxGAMMA')")
     p.add_argument("--n-train", type=int, default=None)
     p.add_argument("--n-test", type=int, default=None)
     p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
@@ -97,29 +135,9 @@ def main(argv=None):
             p.error(f"bad cell {cell!r}: use <{'|'.join(DATASETS)}>/<hidden layers >= 1>")
     results = {}
     for cell in args.cells:
-        runs = run_seeds(cell, args.seeds, run_cell, args)
-        accs = np.array([r["test_acc"] for r in runs])
-        short = []
-        if runs[0]["n_train"] < FULL_TRAIN:
-            short.append(f"{runs[0]['n_train']} of {FULL_TRAIN} training samples")
-        if args.epochs < args.full_epochs:
-            short.append(f"{args.epochs} of {args.full_epochs} epochs")
-        if len(args.seeds) < 3:
-            short.append(f"{len(args.seeds)} seed(s) of 3")
-        new = {cell: {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": args.seeds,
-                      "epochs": args.epochs, "steps": args.steps, "hidden": args.hidden, "lr": args.lr,
-                      "batch_size": args.batch_size, "gradient": args.gradient,
-                      "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
-                      "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]}
-                                   for r in runs},
-                      "partial": "; ".join(short) if short else False,
-                      "emulated": cell.startswith("nmnist-emulated"),
-                      "command": command(__file__, argv), "machine": machine()},
-               "epoch_seconds": {cell: float(np.median([s for r in runs for s in r["secs"]]))},
-               "epoch_seconds_note": "one training epoch (numpy float32 forward + BPTT + Adam) on the cell's "
-                                     "training set; " + args.timing_note,
-               "machine": machine()}
-        results = write_results(args.out, new, update=args.update or bool(results))
+        runs = run_seeds(cell, args.seeds, run_cell, args, on_progress=lambda runs: write_results(
+            args.out, cell_results(cell, runs, args, argv), update=True))
+        results = write_results(args.out, cell_results(cell, runs, args, argv), update=True)
     print({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v) for k, v in results.items()})
 
 

@@ -15,7 +15,8 @@ struggle. Settings (every entry of DEFAULTS can be overridden):
 - `depth` hidden SRC layers of `hidden` cells (+ the 10-cell readout), readout 'counts' (summed
   output spikes as logits) by default;
 - Adam (lr 1e-3 by default), batch 64, gradient 'paper' (the reimplementation's gradient stops) or
-  'exact'; b_h capped at -4 after every step; forward by the numpy run that equals Brian2's
+  'exact'; learning-rate schedule none by default, `schedule=(step_epochs, gamma)` multiplies the
+  learning rate by gamma every step_epochs epochs (learning_rules.optimizers.StepLR); b_h capped at -4 after every step; forward by the numpy run that equals Brian2's
   (models.src_fast), in float32.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 
 from ..datasets import load_idx_dataset, rate_steps
 from ..learning_rules.bptt import BPTT
-from ..learning_rules.optimizers import Adam
+from ..learning_rules.optimizers import Adam, StepLR
 from ..models.src import SRCNetwork
 from ..models.src_fast import simulate_numpy
 
@@ -34,7 +35,7 @@ __all__ = ["DEFAULTS", "DATASETS", "load", "encode", "build", "SRCTrainer", "sin
 
 DATASETS = ("mnist", "fashion", "nmnist-emulated", "nmnist")
 DEFAULTS = dict(depth=1, hidden=100, steps=200, batch_size=64, lr=1e-3, gradient="paper", readout="counts",
-                recurrent=False, input_gain=None)
+                recurrent=False, input_gain=None, schedule=None)
 INPUT_GAIN = {"nmnist": 3.0, "nmnist-emulated": 3.0}  # default 1
 
 
@@ -92,6 +93,8 @@ class SRCTrainer:
         self.net, self.dataset, self.train, self.test, self.cfg = net, dataset, train, test, cfg
         self.rule = BPTT(net, cfg["gradient"])
         self.opt = Adam(cfg["lr"])
+        self.schedule = StepLR(self.opt, *cfg["schedule"]) if cfg.get("schedule") else None
+        self.epoch = 0
         self.rng = np.random.default_rng(seed)
         self.history = []
 
@@ -105,6 +108,8 @@ class SRCTrainer:
             yield encode(self.dataset, xb, self.cfg["steps"], self.rng), y[idx]
 
     def train_epoch(self, progress=None):
+        if self.schedule:
+            self.schedule.set_epoch(self.epoch)
         t0 = time.perf_counter()
         losses, correct, n = [], 0, 0
         for s_in, y in self._batches(self.train, shuffle=True):
@@ -117,6 +122,7 @@ class SRCTrainer:
             n += len(y)
             if progress:
                 progress(n, loss)
+        self.epoch += 1
         return {"train_loss": float(np.mean(losses)), "train_acc": correct / n,
                 "seconds": time.perf_counter() - t0}
 

@@ -185,3 +185,26 @@ def test_deep_src_learns_mnist_subset():
                        depth=2, hidden=64, steps=50, lr=3e-3)
     trainer.fit(2, log=None)
     assert trainer.history[-1]["test_acc"] > 0.75
+
+
+def test_learning_rate_schedule_steps_per_epoch():
+    """schedule=(1, 0.5): epoch k trains at lr * 0.5**k; without a schedule the rate stays."""
+    import os
+    from pathlib import Path
+
+    from brian2learn.experiments.src import build
+
+    shared = Path(os.environ.get("BRIAN2LEARN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+    if not shared.is_dir():
+        pytest.skip("needs the shared MNIST files")
+    scales = {}
+    for schedule in (None, (1, 0.5)):
+        trainer, _ = build("mnist", seed=0, data_dir=shared, n_train=64, n_test=64, hidden=16, steps=10,
+                           schedule=schedule)
+        seen = []
+        for _ in range(3):
+            trainer.train_epoch()
+            seen.append(trainer.opt.scale)
+        scales[schedule] = seen
+    assert scales[None] == [1.0, 1.0, 1.0]
+    assert scales[(1, 0.5)] == [1.0, 0.5, 0.25]
