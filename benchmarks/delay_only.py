@@ -5,13 +5,16 @@
     python benchmarks/delay_only.py --cells mnist/delays/normal --n-train 960 --n-test 64 --epochs 2 --seeds 0 --timing --update
     python benchmarks/delay_only.py --cells mnist/delays/normal --in-simulation --epochs 10 --seeds 0 --update
                                  # the rule and Adam as generated code, one compiled run per epoch
+    python benchmarks/delay_only.py --cells mnist/delays/normal --in-simulation --set 'normal=[[0.015,0.05],[0.06,0.1]]'
+                                 # any DEFAULTS entry of experiments/delay_only.py, stored under its own key
 
 Cells are "<dataset>/<training>/<weights>" with dataset in {mnist, fashion}, training in
 {delays, weights, both} and weights in {normal, ternary} (ternary only with delay training).
 Writes benchmarks/results/delay_only.json = {"<cell>" (784-350-10; other hidden sizes h as
 "<cell>@784-<h>-10"): {"test_acc_mean", "test_acc_std", "seeds",
 "epochs", "n_trainable", "hidden", "n_train", "n_test", "per_seed", "partial", "command",
-"machine", "trainer"}, "epoch_seconds": {"<device>/<net> delay-only": median seconds per epoch of
+"machine", "trainer", "settings" (the experiment's weight init, delay range and init, learning
+rates, dt, duration and loss)}, "epoch_seconds": {"<device>/<net> delay-only": median seconds per epoch of
 60,000 samples, extrapolated from the measured seconds per sample when --n-train is smaller; written
 only by a --timing run, which writes no accuracies}, "machine"}. Devices: runtime-cython (Trainer:
 Brian2 runtime, the rule in Python between trials) and cpp_standalone-in-simulation
@@ -25,6 +28,7 @@ or fewer than 3 seeds is labelled partial.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -33,7 +37,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import command, machine, run_seeds, write_results  # noqa: E402
 
-from brian2learn.experiments.delay_only import TRAINING, WEIGHTS, build  # noqa: E402
+from brian2learn.experiments.delay_only import DEFAULTS, TRAINING, WEIGHTS, build  # noqa: E402
 
 DATASETS = ("mnist", "fashion")
 ALL_CELLS = [f"{d}/{t}/{w}" for d in DATASETS for t, w in
@@ -47,7 +51,8 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
     dataset, training, weights = cell.split("/")
     trainer, cfg = build(dataset, training, weights, seed=seed, data_dir=args.data_dir, n_train=args.n_train,
                          n_test=args.n_test, progress=False, hidden=args.hidden, in_simulation=args.in_simulation,
-                         schedule=tuple(args.schedule) if args.schedule else None)
+                         schedule=tuple(args.schedule) if args.schedule else None, **args.set)
+    settings = {k: cfg[k] for k in (weights, "d_max", "delay_init", "lr", "lr_weights", "dt", "duration", "loss")}
     secs, curve = [], {}
     for e in range(args.epochs):
         row = trainer.train_epoch()
@@ -58,7 +63,7 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
               f"({row['epoch_seconds']:.0f} s)", flush=True)
         run = dict(seed=seed, test_acc=acc, curve=dict(curve), sec_per_sample=list(secs),
                    n_trainable=cfg["n_trainable"], n_train=len(trainer.train[0]), n_test=len(trainer.test[0]),
-                   epochs_done=e + 1)
+                   epochs_done=e + 1, settings=settings)
         on_epoch(run)
     return run
 
@@ -84,7 +89,7 @@ def cell_entry(cell, runs, args, argv):
             "epochs": done, "n_trainable": runs[0]["n_trainable"], "hidden": args.hidden,
             "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"], "seconds_per_training_sample": sec,
             "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]} for r in runs},
-            "partial": "; ".join(short) if short else False,
+            "partial": "; ".join(short) if short else False, "settings": runs[0]["settings"],
             "trainer": "in-simulation (cpp_standalone)" if args.in_simulation else "runtime-cython",
             "command": command(__file__, argv), "machine": machine()}
 
@@ -103,12 +108,25 @@ def main(argv=None):
     p.add_argument("--update", action="store_true", help="merge into an existing results file")
     p.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
                    help="learning rates x GAMMA every EPOCHS epochs (stored under '<cell> schedule=EPOCHSxGAMMA')")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON",
+                   help="override entries of experiments.delay_only.DEFAULTS, e.g. normal='[[0.015,0.05],[0.06,0.1]]' "
+                        "(stored under '<cell> KEY=JSON ...')")
     p.add_argument("--in-simulation", action="store_true",
                    help="train with in_simulation.InSimulationTrainer (cpp_standalone, one run per epoch)")
     p.add_argument("--timing", action="store_true",
                    help="write only the epoch_seconds of delays/normal cells (run alone on an idle machine), "
                         "not their accuracy")
     args = p.parse_args(argv)
+    settings = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        if name not in DEFAULTS or not value:
+            p.error(f"--set {item!r}: use KEY=JSON with KEY one of {sorted(DEFAULTS)}")
+        try:
+            settings[name] = json.loads(value)
+        except json.JSONDecodeError as e:
+            p.error(f"--set {item!r}: the value is not JSON ({e})")
+    args.set = settings
     for cell in args.cells:
         parts = cell.split("/")
         if len(parts) != 3 or parts[0] not in DATASETS or parts[1] not in TRAINING or parts[2] not in WEIGHTS:
@@ -118,6 +136,8 @@ def main(argv=None):
         key = cell if args.hidden == 350 else f"{cell}@784-{args.hidden}-10"
         if args.schedule:
             key += f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}"
+        for name, value in args.set.items():
+            key += f" {name}={json.dumps(value, separators=(',', ':'))}"
 
         def progress(runs):
             if not args.timing:
