@@ -16,8 +16,12 @@ and neuron i sees the pseudo input u_i = sum_j W_ij r_j, so with I~_i = alpha ln
     t^_i(k) = T + k theta^_i - phi^_i.
 
 The n-th output spike of a neuron with K ordinary spikes is its ordinary spike if n <= K, else its
-(n - K)-th pseudospike. As a spike moves to T, V_i(T) -> +inf, phi^ -> theta^ and t^(1) -> T, so the n-th
-spike time is continuous when a spike crosses the trial end (and so is its derivative; tests).
+(n - K)-th pseudospike. As a spike of neuron i moves to T, V_i(T) -> +inf, phi^_i -> theta^_i and
+t^_i(1) -> T, so its n-th spike time is continuous when the spike crosses the trial end, with a
+continuous derivative. For a presynaptic neuron j whose spike crosses T, r_j -> 1 just before and the
+spike itself adds W_ij to I_i(T) just after, so I_i(T) + u_i, the pseudospikes of i and the loss stay
+continuous; their derivatives jump there (d u_i / d t_j = -W_ij / theta^(0) before, d I_i(T) / d t_j =
++2 W_ij after): a property of the reference's non-iterated pseudo rates (tests).
 
 Exact gradients: forward mode by a complex step of 1e-30 in each trainable parameter through the exact
 event-driven closed-form run of the network (models.qif_analytic.qif_network_event_run: every spike
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models.qif_analytic import qif_network_event_run, qif_pseudo
+from ..models.qif_analytic import qif_pseudo
 from .smooth_gradient import _check_provides, nth_spike_times
 
 __all__ = ["RecurrentQIFSmoothGradient", "spike_train_loss", "padded_targets"]

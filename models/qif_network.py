@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, prefs
-from brian2.units.fundamentalunits import Quantity
+from brian2.units.fundamentalunits import DimensionMismatchError, Quantity
 
 from . import qif_analytic as qa
 from .qif import QIF, SOURCE_EQUATIONS, SOURCE_THRESHOLD, _time
@@ -53,6 +53,14 @@ def check_finite(name, value):
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} contains NaN or inf; give finite values")
     return a
+
+
+def _quantity(name, value):
+    """A positive time quantity; anything else is a ValueError naming the parameter."""
+    try:
+        return _time(name, value, "RecurrentQIFNetwork")
+    except (TypeError, DimensionMismatchError) as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def _plain(name, value):
@@ -84,8 +92,8 @@ class RecurrentQIFNetwork:
         self.N = int(n_neurons)
         if self.N < 1:
             raise ValueError(f"n_neurons must be >= 1, got {n_neurons!r}")
-        self.duration = _time("duration", duration, "RecurrentQIFNetwork")
-        self.dt = tu / 1000 if dt is None else _time("dt", dt, "RecurrentQIFNetwork")
+        self.duration = _quantity("duration", duration)
+        self.dt = tu / 1000 if dt is None else _quantity("dt", dt)
         self.T = float(self.duration / tu)
         t = check_finite("input_times", _plain("input_times", input_times)).ravel()
         n = np.asarray(input_neurons).ravel()
