@@ -155,7 +155,8 @@ class RecurrentQIFNetwork:
         if B is None:
             B = max(out[0].shape[0] if out[0].ndim == 3 else 1, *(v.shape[0] if v.ndim == 2 else 1 for v in out[1:]))
         try:
-            return (np.broadcast_to(out[0], (B, N, N)), np.broadcast_to(out[1], (B, N)), np.broadcast_to(out[2], (B, N)))
+            return (np.broadcast_to(out[0], (B, N, N)), np.broadcast_to(out[1], (B, N)),
+                    np.broadcast_to(out[2], (B, N)))
         except ValueError as exc:
             raise ValueError(f"W, V0, I0 must have shapes ({N}, {N}), ({N},), ({N},) or per copy ({B}, ...); got "
                              f"{np.shape(W)}, {np.shape(V0)}, {np.shape(I0)}") from exc
@@ -179,8 +180,8 @@ class RecurrentQIFNetwork:
         n_before = self.monitor.num_spikes
         net.run(self.duration, namespace={})
         i = np.asarray(self.monitor.i[n_before:])
-        t_exact = (np.asarray(self.monitor.t_[n_before:]) + float(self.dt) - tu * (np.asarray(self.monitor.th[n_before:])
-                                                                                 - np.pi) - t0) / tu
+        th = np.asarray(self.monitor.th[n_before:])
+        t_exact = (np.asarray(self.monitor.t_[n_before:]) + float(self.dt) - tu * (th - np.pi) - t0) / tu
         counts = np.bincount(i, minlength=B * N).reshape(B, N)
         K = self.max_spikes
         spikes = np.full((B * N, K), np.inf)
