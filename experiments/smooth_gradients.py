@@ -12,6 +12,15 @@ T) give gradients that add and remove spikes and reach silent neurons.
     gradients clipped elementwise to +-0.02, input times kept in [0, T] (reference settings).
     The neuron is run on its closed-form event map (models.qif_analytic, checked against the Brian2
     integration in the tests); `single_neuron` re-simulates the final state in Brian2.
+(c) `recurrent_network`: 10 recurrent QIF neurons (tau_m = 1, tau_s = 1/2, no self-connections), each
+    driven by its own excitatory (+5) and inhibitory (-5) Poisson input train (rate 1/tau_m each), T = 10;
+    trained: recurrent weights (from 0) and initial states V0, I0 (from 0), so that neurons 0 and 1
+    emit Poisson target trains of rates 1 and 1/2 (ISIs Exp(rate) + 1 after the first, as in the
+    reference), loss learning_rules.smooth_recurrent.spike_train_loss; AdaBelief lr 1e-2 decaying as
+    exp(-trial / 2000), 10,000 trials. As in the reference, inputs and targets are drawn once (seed 7)
+    and fixed over the trials. Gradients: exact complex-step forward mode through the closed-form
+    event run; the network also runs in Brian2 (every trial with simulator='brian2', or every
+    `check_every` trials with 'replay') and the two are compared.
 (d) `SmoothMNIST`: theta neurons (tau = 6/pi, I0 = 5/4, Theta = 6, T = 2; times in ms as the unit),
     784-100-100-10, weights U(+-0.5 / sqrt(fan_in)), trainable initial phases from Theta/2 (silent
     network), binarised TTFS input (pixel >= 128 spikes at T ln(1/0.99)), loss
@@ -30,12 +39,15 @@ from brian2 import ms
 from ..datasets import load_idx_dataset
 from ..learning_rules.optimizers import SGD, AdaBelief, ExponentialLR
 from ..learning_rules.smooth_gradient import QIFSmoothGradient, SmoothGradient, smooth_mnist_loss
+from ..learning_rules.smooth_recurrent import RecurrentQIFSmoothGradient
 from ..models import LIF
 from ..models.lif_analytic import closed_form_gradients, first_spike_time
 from ..models.qif import QIF, simulate_qif
+from ..models.qif_network import RecurrentQIFNetwork
 from ..models.theta_network import ThetaNetwork
 
-__all__ = ["concept", "single_neuron", "mnist_data", "SmoothMNIST", "MNIST_DEFAULTS"]
+__all__ = ["concept", "single_neuron", "recurrent_network", "recurrent_setup", "plot_recurrent", "RECURRENT_DEFAULTS",
+           "mnist_data", "SmoothMNIST", "MNIST_DEFAULTS"]
 
 
 # ---- (a) concept ------------------------------------------------------------------------------------
@@ -104,6 +116,144 @@ def single_neuron(n_trials=3000, seed=0, T=10.0, targets=(2.5, 7.5), lr=0.1, cli
                                     target=brian2_target)
         out["brian2_spikes"] = spikes[0]
     return out
+
+
+# ---- (c) recurrent QIF network --------------------------------------------------------------------------
+RECURRENT_DEFAULTS = dict(n_neurons=10, T=10.0, w_exc=5.0, w_inh=-5.0, input_rate=1.0, target_rates=(1.0, 0.5),
+                          dead_time=1.0, lr=1e-2, tau_lr=2000.0, alpha=10.0, dt=1e-3, tol=0.05)
+
+
+def _rate(name, value):
+    if hasattr(value, "dim"):
+        raise ValueError(f"{name} must be a plain number in units of 1/tau_m, not a quantity ({value!r})")
+    v = float(value)
+    if not (np.isfinite(v) and v >= 0):
+        raise ValueError(f"{name} must be a finite rate >= 0 (units of 1/tau_m), got {value!r}")
+    return v
+
+
+def _poisson(rng, rate, T, dead_time=0.0):
+    """Poisson spike times in [0, T) (ISIs Exp(rate), plus dead_time after the first spike)."""
+    if rate == 0:
+        return np.zeros(0)
+    isi = rng.exponential(1.0 / rate, int(5 * T * rate) + 20)
+    isi[1:] += dead_time
+    t = np.cumsum(isi)
+    return t[t < T]
+
+
+def recurrent_setup(seed=7, target="cython", batch_size=1, **overrides):
+    """The network (inputs drawn with seed), the target trains and the gradient rule of task (c)."""
+    unknown = set(overrides) - set(RECURRENT_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(RECURRENT_DEFAULTS)}")
+    cfg = dict(RECURRENT_DEFAULTS, **overrides)
+    r_in = _rate("input_rate", cfg["input_rate"])
+    rates = [_rate(f"target_rates[{i}]", r) for i, r in enumerate(cfg["target_rates"])]
+    for name in ("w_exc", "w_inh", "T", "dt", "lr", "tau_lr", "dead_time"):
+        if hasattr(cfg[name], "dim") or not np.isfinite(float(cfg[name])):
+            raise ValueError(f"{name} must be a finite plain number (units of tau_m), got {cfg[name]!r}")
+    rng = np.random.default_rng(seed)
+    N, T = int(cfg["n_neurons"]), float(cfg["T"])
+    trains = [(_poisson(rng, r_in, T), i, w) for w in (cfg["w_exc"], cfg["w_inh"]) for i in range(N)]
+    times = np.concatenate([t for t, _, _ in trains])
+    neurons = np.concatenate([np.full(len(t), i) for t, i, _ in trains])
+    weights = np.concatenate([np.full(len(t), float(w)) for t, _, w in trains])
+    targets = [_poisson(rng, r, T, cfg["dead_time"]) for r in rates]
+    net = RecurrentQIFNetwork(N, times, neurons, weights, duration=T * ms, model=QIF(1 * ms), dt=cfg["dt"] * ms,
+                              batch_size=batch_size, target=target)
+    return net, targets, RecurrentQIFSmoothGradient(net, targets, alpha=cfg["alpha"]), cfg
+
+
+def _matched(rule, record, tol):
+    """Target spikes hit within tol by the ordinary spike of the same rank; surplus ordinary spikes."""
+    t, pseudo = rule.output_times(record, rule.net.params[0]["w"])
+    hit = surplus = 0
+    for i, K in enumerate(rule.n_per - 1):
+        hit += int(np.sum(~pseudo[0, i, :K] & (np.abs(t[0, i, :K] - rule.S[i, :K]) < tol)))
+        surplus += int(max(record.counts[0, rule.target_neurons[i]] - K, 0))
+    return hit, surplus
+
+
+def _compare(a, b):
+    """Max |spike time difference| between two records (inf if the spike counts differ)."""
+    if not np.array_equal(a.counts, b.counts):
+        return np.inf
+    fin = np.isfinite(a.spikes)
+    return float(np.abs(a.spikes[fin] - b.spikes[fin]).max(initial=0.0))
+
+
+def recurrent_network(n_trials=10000, seed=7, simulator="replay", check_every=0, target="cython", progress=None,
+                      max_seconds=None, **overrides):
+    """Train task (c); returns a dict with the loss per trial, Brian2 rasters before and after, targets,
+    matched target spikes (within cfg tol, ordinary spikes of the same rank) and the Brian2 / replay
+    agreement. simulator: 'brian2' (Brian2 run every trial, compared with the exact replay that gives the
+    gradient) or 'replay' (Brian2 every check_every trials, and before / after). max_seconds: stop
+    early (the result says how many trials ran).
+    """
+    if simulator not in ("brian2", "replay"):
+        raise ValueError(f"simulator must be 'brian2' or 'replay', got {simulator!r}")
+    net, targets, rule, cfg = recurrent_setup(seed, target, **overrides)
+    opt = AdaBelief(cfg["lr"])
+    sched = ExponentialLR(opt, cfg["tau_lr"])
+    p = net.params[0]
+    before = net.simulate()
+    losses, dev = [], 0.0
+    t0 = time.perf_counter()
+    for k in range(int(n_trials)):
+        L, g, rec = rule.loss_and_grad()
+        losses.append(L)
+        if simulator == "brian2" or (check_every and k % check_every == 0):
+            dev = max(dev, _compare(net.simulate(), rec))
+        opt.step(net.params, [g])
+        sched.step()
+        p["w"][~net.mask] = 0.0
+        if progress:
+            progress(k, L)
+        if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+            break
+    seconds = time.perf_counter() - t0
+    L_final, _, rec = rule.loss_and_grad()
+    after = net.simulate()
+    dev = max(dev, _compare(after, rec))
+    hit, surplus = _matched(rule, after, cfg["tol"])
+    return dict(loss=np.array(losses), initial_loss=losses[0] if losses else L_final, final_loss=L_final,
+                final_loss_brian2=float(rule.loss(after)[0]), trials=len(losses), seconds=seconds,
+                raster_before=before, raster_after=after, targets=targets, target_neurons=rule.target_neurons,
+                matched=hit, n_targets=int(sum(len(t) for t in targets)), surplus_spikes=surplus,
+                brian2_max_deviation=dev, params={k2: v.copy() for k2, v in p.items()}, cfg=cfg, seed=seed,
+                simulator=simulator)
+
+
+def plot_recurrent(res):
+    """Loss per trial and the Brian2 rasters before / after training (targets marked); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), gridspec_kw={"width_ratios": [1, 1.2, 1.2]})
+    ax = axes[0]
+    ax.loglog(np.arange(1, len(res["loss"]) + 1), res["loss"], "k", lw=0.8)
+    ax.set_xlabel("trial")
+    ax.set_ylabel("loss")
+    ax.set_title(f"loss ({res['trials']} trials)")
+    T = res["cfg"]["T"]
+    for ax, key, title in ((axes[1], "raster_before", "before"), (axes[2], "raster_after", "after")):
+        rec = res[key]
+        N = rec.counts.shape[1]
+        for i in range(N):
+            t = rec.spikes[0, i, :rec.counts[0, i]]
+            tar = i in res["target_neurons"]
+            ax.vlines(t, i + 0.05, i + 0.75, color=f"C{i}" if tar else "k", lw=1.5 if tar else 0.8)
+        for i, s in zip(res["target_neurons"], res["targets"]):
+            ax.plot(s, np.full(len(s), i + 0.9), "v", color="C4", ms=6, label="target" if i == 0 else None)
+        ax.set_xlim(0, T)
+        ax.set_ylim(-0.1, N + 0.2)
+        ax.invert_yaxis()
+        ax.set_xlabel("time (tau_m)")
+        ax.set_ylabel("neuron")
+        ax.set_title(f"Brian2 raster, {title} training")
+    axes[2].legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 # ---- (d) MNIST ------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from ..models.qif_analytic import RESET, qif_event_run
+from ..models.qif_analytic import qif_event_run, qif_pseudo
 from .spike_time_gradient import UnsupportedModelError
 
 __all__ = ["SmoothGradient", "QIFSmoothGradient", "ThetaTrace", "smooth_mnist_loss"]
@@ -286,6 +286,20 @@ class SmoothGradient:
         return grads, dL_dinput
 
 
+def nth_spike_times(spikes, counts, phi_hat, theta_hat, T, n_spikes):
+    """The first n_spikes output spikes (..., n_spikes) of neurons with `counts` ordinary spikes (spikes:
+    (..., K) inf-padded): the n-th is the ordinary one if n <= K, else the (n - K)-th pseudospike
+    t^(k) = T + k theta^ - phi^. Returns (times, is_pseudo)."""
+    rank = np.arange(n_spikes)
+    cnt = counts[..., None]
+    pseudo = rank >= cnt
+    ordinary = np.full(pseudo.shape, np.inf, dtype=spikes.dtype)
+    k = min(n_spikes, spikes.shape[-1])
+    ordinary[..., :k] = spikes[..., :k]
+    t_hat = T + (rank - cnt + 1) * theta_hat[..., None] - phi_hat[..., None]
+    return np.where(pseudo, t_hat, ordinary), pseudo
+
+
 def _check_provides(rule, model, hint):
     missing = [r for r in rule.requires if r not in getattr(model, "provides", ())]
     if missing:
@@ -318,16 +332,7 @@ class QIFSmoothGradient:
     def output_times(self, V0, I0, times, weights, T, n_spikes, u=0.0):
         """(times (B, n_spikes), is_pseudo): ordinary spikes first, then pseudospikes."""
         spikes, counts, VT, IT = qif_event_run(V0, I0, times, weights, T, n_spikes)
-        a = self.alpha
-        z = (IT + u) / a
-        It = a * np.where(z.real > 30, z, np.log(1 + np.exp(np.where(z.real > 30, 0, z))))
-        sq = np.sqrt(It)
-        phi_hat = (np.arctan((VT - 0.5) / sq) + np.pi / 2) / sq
-        phi_hat = np.where(VT.real <= RESET / 2, 0.0, phi_hat)
-        rank = np.arange(n_spikes)[None, :]
-        pseudo = rank >= counts[:, None]
-        t_hat = T + (rank - counts[:, None] + 1) * (np.pi / sq)[:, None] - phi_hat[:, None]
-        return np.where(pseudo, t_hat, spikes), pseudo
+        return nth_spike_times(spikes, counts, *qif_pseudo(VT, IT + u, self.alpha), T, n_spikes)
 
     def jacobian(self, V0, I0, times, weights, T, n_spikes, trainable):
         """d t_out / d parameters for one neuron (row 0 of the inputs).

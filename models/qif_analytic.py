@@ -40,7 +40,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["theta_H", "theta_H_grads", "theta_phase", "theta_voltage", "qif_flow", "qif_time_to_spike",
-           "qif_phase_angle", "qif_voltage_from_angle", "qif_event_run", "RESET"]
+           "qif_phase_angle", "qif_voltage_from_angle", "qif_event_run", "qif_network_event_run", "qif_pseudo",
+           "RESET"]
 
 
 # ---- theta neuron ------------------------------------------------------------------------------
@@ -170,6 +171,67 @@ def qif_event_run(V0, I0, times, weights, T, max_spikes):
         I[...] = I + np.where(fin, ws[:, k], 0)
     advance(np.full(B, T, dtype))
     return spikes, counts, V, I
+
+
+def qif_network_event_run(V0, I0, W, in_times, in_neurons, in_weights, T, max_spikes):
+    """Event-by-event closed-form run of B copies (rows) of a recurrent network of N QIF neurons over [0, T].
+
+    V0, I0: (B, N); W: (B, N, N), W[b, i, j] the jump of I_i at a spike of neuron j; inputs, shared by
+    all copies: input k arrives at in_times[k] at neuron in_neurons[k] and adds in_weights[k] to its I.
+    Each row runs on its own event sequence (the next event is the earliest of the next input and the
+    earliest blow-up `qif_time_to_spike` of its neurons, chosen on real parts), so real or complex
+    arguments work: complex steps give exact forward-mode derivatives through every spike time.
+    Returns (spikes (B, N, max_spikes) inf-padded, counts (B, N), V(T), I(T)).
+    """
+    dtype = np.result_type(V0, I0, W, float)
+    V = np.array(V0, dtype=dtype, ndmin=2)
+    I = np.array(np.broadcast_to(I0, V.shape), dtype=dtype)
+    B, N = V.shape
+    W = np.broadcast_to(np.asarray(W, dtype), (B, N, N))
+    order = np.argsort(np.asarray(in_times, float), kind="stable")
+    t_in = np.r_[np.asarray(in_times, float)[order], np.inf]
+    post_in = np.r_[np.asarray(in_neurons, int)[order], 0]
+    w_in = np.r_[np.asarray(in_weights, float)[order], 0.0]
+    spikes = np.full((B, N, max_spikes), np.inf, dtype)
+    counts = np.zeros((B, N), dtype=np.int64)
+    rows = np.arange(B)
+    now = np.zeros(B, dtype)
+    ptr = np.zeros(B, dtype=np.int64)
+    t_next = qif_time_to_spike(V, I)
+    active = np.ones(B, bool)
+    while active.any():
+        j = np.argmin(t_next.real, axis=1)
+        tn, ti = t_next[rows, j], t_in[ptr]
+        net = active & (tn.real < ti) & (tn.real <= T)
+        inp = active & ~net & (ti <= T)
+        t_ev = np.where(net, tn, np.where(inp, ti, np.where(active, T, now)))
+        with np.errstate(all="ignore"):
+            V, I = qif_flow(V, I, (t_ev - now)[:, None])
+        now = t_ev
+        b = rows[net]
+        V[b, j[net]] = RESET
+        slot = counts[b, j[net]]
+        keep = slot < max_spikes
+        spikes[b[keep], j[net][keep], slot[keep]] = tn[net][keep]
+        counts[b, j[net]] += 1
+        I[b] += W[b, :, j[net]]
+        b = rows[inp]
+        I[b, post_in[ptr[b]]] += w_in[ptr[b]]
+        ptr[b] += 1
+        active &= net | inp
+        t_next = now[:, None] + qif_time_to_spike(V, I)
+    return spikes, counts, V, I
+
+
+def qif_pseudo(V, I_pseudo, alpha):
+    """QIF pseudodynamics at the trial end: (phi^, theta^) with I~ = alpha ln(1 + exp(I_pseudo / alpha)),
+    theta^ = pi / sqrt I~ and phi^ = [arctan((V - 1/2) / sqrt I~) + pi / 2] / sqrt I~ (phi^ = 0 right after
+    a reset, V = RESET). Real or complex."""
+    z = np.asarray(I_pseudo) / alpha
+    It = alpha * np.where(z.real > 30, z, np.log(1 + np.exp(np.where(z.real > 30, 0, z))))
+    sq = np.sqrt(It)
+    phi = (np.arctan((V - 0.5) / sq) + np.pi / 2) / sq
+    return np.where(np.asarray(V).real <= RESET / 2, 0.0, phi), np.pi / sq
 
 
 def qif_phase_angle(V):
