@@ -1,6 +1,8 @@
 """SRC networks trained by BPTT (De Geeter, Ernst & Drion 2024) on MNIST, Fashion-MNIST, N-MNIST.
 
     python benchmarks/src.py --cells mnist/1 --seeds 0 --epochs 5 --steps 100 --update
+    python benchmarks/src.py --cells mnist/1 --seeds 1 2 --epochs 12 --full-epochs 12 --steps 100 --schedule 3 0.5 \
+        --add-seeds --update                            # more seeds for an entry run earlier (same settings)
     python benchmarks/src.py --timing --update          # Brian2 vs numpy forward, one batch
 
 Cells are "<dataset>/<depth>" with dataset in {mnist, fashion, nmnist-emulated, nmnist} and depth
@@ -15,6 +17,7 @@ fewer than --full-epochs epochs or fewer than 3 seeds is labelled partial.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -47,9 +50,37 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
         print(f"  {cell} seed {seed} epoch {e + 1}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} "
               f"test {acc:.4f} ({row['seconds']:.0f} s)", flush=True)
         run = dict(seed=seed, test_acc=acc, curve=dict(curve), secs=list(secs), n_train=cfg["n_train"],
-                   n_test=cfg["n_test"], epochs_done=e + 1)
+                   n_test=cfg["n_test"], epochs_done=e + 1, command=command(__file__, args.argv))
         on_epoch(run)
     return run
+
+
+SETTINGS = ("steps", "hidden", "lr", "schedule", "batch_size", "gradient", "n_train", "n_test")
+
+
+def cell_key(cell, args):
+    return cell + (f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}" if args.schedule else "")
+
+
+def earlier_seeds(cell, args):
+    """--add-seeds: the finished seeds of this cell's entry in the results file, when it has the same
+    settings and epochs (else an error: the runs would not be comparable)."""
+    if not (args.add_seeds and os.path.exists(args.out)):
+        return []
+    with open(args.out) as f:
+        entry = json.load(f).get(cell_key(cell, args))
+    if entry is None:
+        return []
+    mine = dict(steps=args.steps, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size, gradient=args.gradient,
+                schedule=list(args.schedule) if args.schedule else None)
+    differ = {k: (entry.get(k), v) for k, v in mine.items() if entry.get(k) != v}
+    if differ or entry["epochs"] != args.epochs:
+        raise SystemExit(f"--add-seeds: the entry {cell_key(cell, args)!r} has other settings {differ} or "
+                         f"epochs ({entry['epochs']} vs {args.epochs}); run it again with the same ones")
+    return [dict(seed=int(seed), test_acc=r["test_acc"], curve=r["test_acc_per_epoch"], secs=[],
+                 n_train=entry["n_train"], n_test=entry["n_test"], epochs_done=entry["epochs"],
+                 command=r.get("command", entry["command"]))
+            for seed, r in entry["per_seed"].items() if int(seed) not in args.seeds]
 
 
 def cell_results(cell, runs, args, argv):
@@ -65,18 +96,18 @@ def cell_results(cell, runs, args, argv):
         short.append(f"{done} of {args.full_epochs} epochs")
     if len(runs) < 3:
         short.append(f"{len(runs)} seed(s) of 3")
-    key = cell + (f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}" if args.schedule else "")
+    key = cell_key(cell, args)
     return {key: {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()),
                   "seeds": [r["seed"] for r in runs], "epochs": done, "steps": args.steps, "hidden": args.hidden,
                   "lr": args.lr, "schedule": list(args.schedule) if args.schedule else None,
                   "batch_size": args.batch_size, "gradient": args.gradient,
                   "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
-                  "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]}
-                               for r in runs},
+                  "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"],
+                                                "command": r["command"]} for r in runs},
                   "partial": "; ".join(short) if short else False,
                   "emulated": cell.startswith("nmnist-emulated"),
                   "command": command(__file__, argv), "machine": machine()},
-            "epoch_seconds": {key: float(np.median([s for r in runs for s in r["secs"]]))},
+            "epoch_seconds": {key: float(np.median([s for r in runs for s in r["secs"]]))},  # this invocation's
             "epoch_seconds_note": "one training epoch (numpy float32 forward + BPTT + Adam) on the cell's "
                                   "training set; " + args.timing_note,
             "machine": machine()}
@@ -123,9 +154,12 @@ def main(argv=None):
     p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "src.json"))
     p.add_argument("--update", action="store_true", help="merge into an existing results file")
+    p.add_argument("--add-seeds", action="store_true",
+                   help="add these seeds to the cell's entry from an earlier run with the same settings and epochs")
     p.add_argument("--timing", action="store_true", help="only time the Brian2 and numpy forward passes")
     p.add_argument("--timing-note", default="measured under load from parallel jobs (2 shared cores)")
     args = p.parse_args(argv)
+    args.argv = argv
     if args.timing:
         write_results(args.out, {**timing(args), "machine": machine()}, update=args.update)
         return
@@ -135,9 +169,10 @@ def main(argv=None):
             p.error(f"bad cell {cell!r}: use <{'|'.join(DATASETS)}>/<hidden layers >= 1>")
     results = {}
     for cell in args.cells:
+        earlier = earlier_seeds(cell, args)
         runs = run_seeds(cell, args.seeds, run_cell, args, on_progress=lambda runs: write_results(
-            args.out, cell_results(cell, runs, args, argv), update=True))
-        results = write_results(args.out, cell_results(cell, runs, args, argv), update=True)
+            args.out, cell_results(cell, earlier + runs, args, argv), update=True))
+        results = write_results(args.out, cell_results(cell, earlier + runs, args, argv), update=True)
     print({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v) for k, v in results.items()})
 
 
