@@ -11,9 +11,18 @@ a loss. The same network and loss are trained two ways:
 - `gradient="exact"`: learning_rules.spike_time_gradient (exact event-based dT/dw), chained through
   the decoder and the finite-difference loss: dL/dtheta = sum_p dL/du_p du_p/dtheta.
 
-Input encoding (TTFS). Each coordinate z in [lo, hi] becomes s = (z - lo) / (hi - lo) in [0, 1] and
-two input spikes, at t = 0.15 + 1.85 s and t = 0.15 + 1.85 (1 - s) (tau_s units; the Yin-Yang
-encoding, datasets.ttfs_linear), plus one bias spike per layer at 0.9 tau_s.
+Input encoding (`encode=`). Each coordinate z in [lo, hi] becomes s = (z - lo) / (hi - lo) in [0, 1]
+and two input channels, s and 1 - s (so both encodings have the same parameters):
+- 'ttfs' (default): two input spikes, at t = 0.15 + 1.85 s and t = 0.15 + 1.85 (1 - s) (tau_s
+  units; the Yin-Yang encoding, datasets.ttfs_linear);
+- 'current': two constant input currents, proportional to s and to 1 - s: hidden neuron j of the
+  first layer receives I_ext_j = w_sj s + w_cj (1 - s) (weight units, nA) for the whole trial
+  (models.lif's I_ext term; models.network `input_currents=True`). The input weights w_sj, w_cj
+  are trained and perturbed like the other weights; the output is a smooth function of s (a
+  neuron with I_ext above the rheobase g_l (v_th - E_l) fires at -tau_m ln(1 - rheobase / I_ext)
+  without any input spike). Exact spike-time gradients do not model the currents, so 'current'
+  trains with `gradient="perturbation"` only (a forward-only rule needs nothing more).
+Either way every layer also gets one bias spike at 0.9 tau_s.
 
 Output decoding (`decode=`):
 - 'membrane': a non-spiking readout neuron (same LIF dynamics, no threshold) read at the trial end
@@ -42,9 +51,10 @@ from ..learning_rules import Adam, PerturbationGradient, SpikeTimeGradient, cosi
 from ..models import LIF, LayeredNetwork
 from .sciml_tasks import make_task, rel_l2
 
-__all__ = ["SpikingSciML", "train", "DECODERS"]
+__all__ = ["SpikingSciML", "train", "DECODERS", "ENCODINGS"]
 
 DECODERS = ("membrane", "spike_time")
+ENCODINGS = ("ttfs", "current")
 
 
 class SpikingSciML:
@@ -55,6 +65,7 @@ class SpikingSciML:
     domain : sequence of (lo, hi), one per input dimension
     hidden : int or sequence of int, hidden LIF layer sizes
     decode : 'membrane' or 'spike_time' (see the module docstring)
+    encode : 'ttfs' (input spike times) or 'current' (constant input currents), see the module docstring
     n_points : int, grid points per forward evaluation (the task's points)
     n_rows : int, parameter vectors per perturbation run (PerturbationGradient.n_rows())
     dt, duration : floats in tau_s (duration is also the readout time T_r)
@@ -65,9 +76,13 @@ class SpikingSciML:
     """
 
     def __init__(self, domain, hidden=30, decode="membrane", n_points=33, n_rows=1, dt=0.01, duration=3.0,
-                 seed=0, target="cython", weight_init=((2.0, 2.0),), out_scale=1.0):
+                 seed=0, target="cython", weight_init=((2.0, 2.0),), out_scale=1.0, encode="ttfs"):
         if decode not in DECODERS:
             raise ValueError(f"decode must be one of {DECODERS}, got {decode!r}")
+        if encode not in ENCODINGS:
+            raise ValueError(f"encode must be one of {ENCODINGS} (input spike times or constant input "
+                             f"currents), got {encode!r}")
+        self.encoding = encode
         self.domain = [tuple(map(float, d)) for d in domain]
         if not self.domain or any(not hi > lo for lo, hi in self.domain):
             raise ValueError(f"domain must be a non-empty list of (lo, hi) with hi > lo, got {domain!r}")
@@ -77,7 +92,7 @@ class SpikingSciML:
         tau_s = 5 * ms
         model = LIF(tau_s=tau_s, tau_m=2 * tau_s)
         kw = dict(model=model, n_bias=1, bias_times=0.9 * tau_s, weight_init=weight_init, dt=dt * tau_s,
-                  duration=duration * tau_s, seed=seed, target=target)
+                  duration=duration * tau_s, seed=seed, target=target, input_currents=encode == "current")
         n_in = 2 * len(self.domain)
         self.n_points, self.n_rows = int(n_points), int(n_rows)
         self.net = LayeredNetwork(n_in, layers, batch_size=self.n_points, **kw)
@@ -130,7 +145,8 @@ class SpikingSciML:
 
     # ---- encoding and decoding ---------------------------------------------------------
     def encode(self, points):
-        """Input spike times (n, 2 d) in tau_s for points (n, d) inside the domain."""
+        """The network inputs (n, 2 d) for points (n, d) inside the domain: spike times in tau_s
+        ('ttfs') or the current channels (s, 1 - s) ('current')."""
         p = np.asarray(points, dtype=float)
         if p.ndim != 2 or p.shape[1] != len(self.domain):
             raise ValueError(f"points must have shape (n, {len(self.domain)}), got {p.shape}")
@@ -139,7 +155,8 @@ class SpikingSciML:
         if np.any(s < -1e-12) or np.any(s > 1 + 1e-12):
             raise ValueError(f"points must lie inside the domain {self.domain}")
         s = np.clip(s, 0.0, 1.0)
-        return ttfs_linear(np.concatenate([s, 1 - s], axis=1))
+        channels = np.concatenate([s, 1 - s], axis=1)
+        return channels if self.encoding == "current" else ttfs_linear(channels)
 
     def _membrane_features(self, t_hidden):
         """k(T_r - t_j - D) and k'(.) for hidden spike times (n, H); zero for spikes that did not arrive."""
@@ -233,8 +250,15 @@ class SpikingSciML:
         grads, _ = self.grad_rule.backward(self.net, rec, dL_dT)
         return np.concatenate([g["w"].ravel() for g in grads] + [g_read]), u
 
+    def _check_exact(self):
+        if self.encoding != "ttfs":
+            raise ValueError(f"exact gradients need encode='ttfs' (the spike-time gradient does not model "
+                             f"constant input currents); got encode={self.encoding!r}: use "
+                             "gradient='perturbation' or encode='ttfs'")
+
     def exact_gradient(self, points, dL_du):
         """(dL/dtheta, u): exact spike-time gradients chained through the decoder, one Brian2 run."""
+        self._check_exact()
         out = {}
         self.net.run_trials(self._check_points(points), lambda k, rec: out.setdefault("rec", rec))
         self.forward_runs += 1
@@ -257,6 +281,8 @@ class SpikingSciML:
             self.set_theta(theta)
 
         if estimator is None:
+            self._check_exact()
+
             def on_trial(k, rec):
                 g, u = self._exact_from_record(rec, task.grad)
                 losses.append(float(task.loss(u)[0]))
@@ -293,7 +319,7 @@ class SpikingSciML:
 
 def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_final=0.05, K=8, eps=1e-2,
           distribution="gaussian", layerwise=True, hidden=30, decode="membrane", n=None, seed=0,
-          dt=0.01, target="cython", log_every=0):
+          dt=0.01, target="cython", log_every=0, encode="ttfs", weight_init=((2.0, 2.0),)):
     """Train one task with Adam; returns a dict with the relative L2 error, forward runs, seconds, losses.
 
     The learning rate decays exponentially from lr to lr * lr_final over the steps (the perturbation
@@ -302,12 +328,18 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
         raise ValueError(f"gradient must be 'perturbation' or 'exact', got {gradient!r}")
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if not (np.isfinite(lr) and lr > 0 and np.isfinite(lr_final) and lr_final > 0):
+        raise ValueError(f"lr and lr_final must be > 0 (lr_final is the factor the rate decays to), "
+                         f"got lr={lr!r}, lr_final={lr_final!r}")
+    if gradient == "exact" and encode != "ttfs":
+        raise ValueError(f"gradient='exact' needs encode='ttfs' (the spike-time gradient does not model "
+                         f"constant input currents), got encode={encode!r}; use gradient='perturbation'")
     tk = make_task(task, n)
     est = None
     if gradient == "perturbation":
         est = PerturbationGradient(K=K, eps=eps, distribution=distribution, layerwise=layerwise, seed=seed)
     model = SpikingSciML(tk.domain, hidden=hidden, decode=decode, n_points=len(tk.points), dt=dt, seed=seed,
-                         target=target)
+                         target=target, encode=encode, weight_init=weight_init)
     opt = Adam({"weights": lr})
 
     def log(step, loss):
