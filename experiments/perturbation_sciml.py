@@ -319,11 +319,12 @@ class SpikingSciML:
 
 def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_final=0.05, K=8, eps=1e-2,
           distribution="gaussian", layerwise=True, hidden=30, decode="membrane", n=None, seed=0,
-          dt=0.01, target="cython", log_every=0, encode="ttfs", weight_init=((2.0, 2.0),)):
+          dt=0.01, target="cython", log_every=0, encode="ttfs", weight_init=((2.0, 2.0),), lr_hold=0.0):
     """Train one task with Adam; returns a dict with the relative L2 error, forward runs, seconds, losses.
 
-    The learning rate decays exponentially from lr to lr * lr_final over the steps (the perturbation
-    estimate is noisy, so a constant rate leaves an error floor proportional to it)."""
+    The learning rate stays at lr for the first `lr_hold` fraction of the steps, then decays
+    exponentially to lr * lr_final at the last step (the perturbation estimate is noisy, so a constant
+    rate leaves an error floor proportional to it). `encode`: 'ttfs' or 'current' (SpikingSciML)."""
     if gradient not in ("perturbation", "exact"):
         raise ValueError(f"gradient must be 'perturbation' or 'exact', got {gradient!r}")
     if int(steps) != steps or steps < 1:
@@ -331,6 +332,8 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
     if not (np.isfinite(lr) and lr > 0 and np.isfinite(lr_final) and lr_final > 0):
         raise ValueError(f"lr and lr_final must be > 0 (lr_final is the factor the rate decays to), "
                          f"got lr={lr!r}, lr_final={lr_final!r}")
+    if not 0 <= lr_hold < 1:
+        raise ValueError(f"lr_hold (the fraction of steps at the full rate) must be in [0, 1), got {lr_hold!r}")
     if gradient == "exact" and encode != "ttfs":
         raise ValueError(f"gradient='exact' needs encode='ttfs' (the spike-time gradient does not model "
                          f"constant input currents), got encode={encode!r}; use gradient='perturbation'")
@@ -343,7 +346,7 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
     opt = Adam({"weights": lr})
 
     def log(step, loss):
-        opt.scale = lr_final ** ((step + 1) / steps)
+        opt.scale = lr_final ** max(0.0, ((step + 1) / steps - lr_hold) / (1 - lr_hold))
         if log_every and step % log_every == 0:
             print(f"{task} {gradient} step {step}: loss {loss:.4g}", flush=True)
 
