@@ -30,6 +30,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import command, machine, write_results  # noqa: E402
 
+from brian2learn.experiments.perturbation_qif import train_qif  # noqa: E402
 from brian2learn.experiments.perturbation_sciml import SpikingSciML, cosine_vs_K, train  # noqa: E402
 from brian2learn.experiments.sciml_tasks import TASKS, make_task  # noqa: E402
 from brian2learn.learning_rules import PerturbationGradient  # noqa: E402
@@ -47,25 +48,31 @@ def run_task(task, args):
     entry = dict(seeds=args.seeds, steps=steps, K=args.K, eps=args.eps, layerwise=True, hidden=args.hidden,
                  lr_perturbation=args.lr, lr_exact=args.lr_exact, optimizer=_schedule(args.lr_final, args.lr_hold),
                  optimizer_exact=_schedule(args.lr_final_exact), n_grid=len(make_task(task).points),
-                 decode="membrane", encode=args.encode)
+                 decode="membrane", encode=args.encode, substrate=args.substrate)
+    if args.substrate == "qif":
+        entry.update(decode="unwrapped phase of the theta neurons, linear readout", hidden=args.hidden,
+                     lr_exact=None, optimizer_exact=None)
     if args.lr_final != 1.0:
         entry["lr_final_factor"] = args.lr_final
     runs_of = [("perturbation", "rel_l2_perturbation")]
-    if args.encode == "ttfs" and not args.no_exact:
+    if args.encode == "ttfs" and args.substrate == "lif" and not args.no_exact:
         runs_of.append(("exact", "rel_l2_exact_gradient"))
     else:
         entry["rel_l2_exact_gradient"] = None
-        entry["exact_gradient_note"] = ("not run: the exact spike-time gradient does not model constant input "
-                                        "currents" if args.encode != "ttfs" else "not run (--no-exact)")
+        entry["exact_gradient_note"] = (
+            "not run: the exact spike-time gradient does not model constant input currents" if args.encode != "ttfs"
+            else "not run: no exact-gradient baseline for the QIF readout here" if args.substrate == "qif"
+            else "not run (--no-exact)")
     for gradient, key in runs_of:
         errs, runs, secs = [], [], []
         lr = args.lr if gradient == "perturbation" else args.lr_exact
         lr_final = args.lr_final if gradient == "perturbation" else args.lr_final_exact
         hold = args.lr_hold if gradient == "perturbation" else 0.0
         for seed in args.seeds:
-            r = train(task, gradient=gradient, steps=steps, lr=lr, lr_final=lr_final, K=args.K, eps=args.eps,
-                      hidden=args.hidden, seed=seed, log_every=max(steps // 5, 1), encode=args.encode,
-                      lr_hold=hold)
+            common = dict(steps=steps, lr=lr, lr_final=lr_final, K=args.K, eps=args.eps, hidden=args.hidden, seed=seed,
+                          log_every=max(steps // 5, 1), lr_hold=hold)
+            r = (train_qif(task, **common) if args.substrate == "qif" else
+                 train(task, gradient=gradient, encode=args.encode, **common))
             errs.append(r["rel_l2"])
             runs.append(r["forward_runs"])
             secs.append(r["seconds"])
@@ -90,6 +97,37 @@ def merge_entry(old, new):
         return new
     old.setdefault("variants", []).append(new)
     return old
+
+
+#: what entries written before these keys existed ran with
+OLD_DEFAULTS = {"encode": "ttfs", "optimizer_exact": "Adam, constant learning rate", "substrate": "lif"}
+CONFIG_KEYS = ("steps", "K", "eps", "hidden", "lr_perturbation", "lr_exact", "optimizer", "optimizer_exact",
+               "n_grid", "decode", "encode", "substrate")
+
+
+def add_seeds(old, new):
+    """`new` (more seeds of the same configuration as the stored `old`) merged into one entry:
+    per-seed values joined, means and stds recomputed, both commands kept."""
+    differ = [k for k in CONFIG_KEYS if old.get(k, OLD_DEFAULTS.get(k)) != new.get(k)]
+    if differ:
+        raise ValueError(f"--add-seeds needs the stored entry's configuration; these differ: {differ}")
+    if set(old["seeds"]) & set(new["seeds"]):
+        raise ValueError(f"--add-seeds: seeds {sorted(set(old['seeds']) & set(new['seeds']))} are already stored")
+    out = dict(old, seeds=old["seeds"] + new["seeds"], command=[*np.atleast_1d(old["command"]), new["command"]])
+    n_old, n_new = len(old["seeds"]), len(new["seeds"])
+    for key in ("rel_l2_perturbation", "rel_l2_exact_gradient"):
+        if old.get(key) is not None and new.get(key) is not None:
+            errs = old[key + "_per_seed"] + new[key + "_per_seed"]
+            out.update({key: float(np.mean(errs)), key + "_std": float(np.std(errs)), key + "_per_seed": errs})
+    for key in ("seconds", "seconds_exact", "forward_runs", "forward_runs_exact"):
+        if key in old and key in new:
+            out[key] = (old[key] * n_old + new[key] * n_new) / (n_old + n_new)
+    out.pop("partial", None)                     # the new run's label (if any) describes the whole entry
+    out.update({k: new[k] for k in ("partial", "timing_note") if k in new})
+    for key in ("forward_runs", "forward_runs_exact"):
+        if key in out:
+            out[key] = int(out[key])
+    return out
 
 
 def speed(args, repeats=5):
@@ -146,7 +184,11 @@ def main(argv=None):
                    help="perturbation: fraction of the steps at the full rate before the decay starts")
     p.add_argument("--lr-final-exact", type=float, default=1.0, help="the same for the exact gradient")
     p.add_argument("--encode", default="ttfs", choices=["ttfs", "current"], help="input encoding")
+    p.add_argument("--substrate", default="lif", choices=["lif", "qif"],
+                   help="lif: the TTFS LIF network; qif: the theta-neuron network (experiments.perturbation_qif)")
     p.add_argument("--no-exact", action="store_true", help="skip the exact-gradient baseline")
+    p.add_argument("--add-seeds", action="store_true",
+                   help="add these seeds to the stored entry of the same configuration (mean/std over all)")
     p.add_argument("--label", default=None,
                    help="store the runs under their own key '<task>/LABEL' (a labelled configuration)")
     p.add_argument("--hidden", type=int, default=30)
@@ -165,6 +207,8 @@ def main(argv=None):
     for name, value in (("--lr-final", args.lr_final), ("--lr-final-exact", args.lr_final_exact)):
         if not 0 < value <= 1:
             p.error(f"{name} must be in (0, 1] (the factor the learning rate decays to), got {value}")
+    if args.substrate == "qif" and args.encode != "ttfs":
+        p.error("--substrate qif takes spike-time inputs only: drop --encode current")
     if not 0 <= args.lr_hold < 1:
         p.error(f"--lr-hold must be in [0, 1) (a fraction of the steps), got {args.lr_hold}")
     if args.label is not None and (not args.label or "/" in args.label):
@@ -178,14 +222,15 @@ def main(argv=None):
             entry["partial"] = args.partial
         if args.timing_note:
             entry["timing_note"] = args.timing_note
-        key = task if args.label is None else f"{task}/{args.label}"
-        if args.label is not None:
-            entry["label"] = args.label
+        label = args.label if args.label is not None or args.substrate == "lif" else "qif"
+        key = task if label is None else f"{task}/{label}"
+        if label is not None:
+            entry["label"] = label
         stored = {}
         if os.path.exists(args.out):
             with open(args.out) as f:
                 stored = json.load(f).get(key, {})
-        results[key] = merge_entry(stored, entry)
+        results[key] = add_seeds(stored, entry) if args.add_seeds and stored else merge_entry(stored, entry)
         write_results(args.out, {key: results[key], "machine": machine()}, update=True)
     if args.cosine:
         results["cosine_vs_K"] = dict(cosine_vs_K(task="poisson_sin", hidden=args.hidden), task="poisson_sin",

@@ -31,6 +31,7 @@ from brian2 import ms
 from ..learning_rules import Adam, PerturbationGradient
 from ..models.qif import ThetaNeuron
 from ..models.theta_network import ThetaNetwork
+from .perturbation_sciml import lr_factor
 from .sciml_tasks import make_task, rel_l2
 
 __all__ = ["QIFSciML", "train_qif"]
@@ -161,14 +162,15 @@ class QIFSciML:
 
 
 def train_qif(task="regression_x2", steps=300, lr=0.05, lr_final=1.0, K=4, eps=1e-2, hidden=16, n=None, seed=0,
-              log_every=0, target="cython"):
+              log_every=0, target="cython", lr_hold=0.0):
     """Train a QIFSciML network on a SciML task by weight perturbation (Adam); returns a dict like
     experiments.perturbation_sciml.train (rel_l2 on the task's evaluation grid, losses, runs, seconds)."""
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if not (lr > 0 and 0 < lr_final <= 1):
-        raise ValueError(f"lr must be > 0 and lr_final (the factor the rate decays to) in (0, 1], "
-                         f"got lr={lr!r}, lr_final={lr_final!r}")
+    if not (lr > 0 and 0 < lr_final <= 1 and 0 <= lr_hold < 1):
+        raise ValueError(f"lr must be > 0, lr_final (the factor the rate decays to) in (0, 1] and lr_hold "
+                         f"(the fraction of steps at the full rate) in [0, 1), got lr={lr!r}, "
+                         f"lr_final={lr_final!r}, lr_hold={lr_hold!r}")
     tk = make_task(task, n)
     model = QIFSciML(tk.domain, hidden=hidden, n_points=len(tk.points), seed=seed, target=target)
     est = PerturbationGradient(K=K, eps=eps, layerwise=True, seed=seed)
@@ -181,7 +183,7 @@ def train_qif(task="regression_x2", steps=300, lr=0.05, lr_final=1.0, K=4, eps=1
         theta = model.theta
         g, loss = est.estimate(lambda s: tk.loss(sub(s)), theta, blocks=model.blocks)
         losses.append(loss)
-        opt.scale = lr_final ** ((step + 1) / steps)
+        opt.scale = lr_factor(step, steps, lr_final, lr_hold)
         opt.step([{"w": theta}], [{"w": g}])
         model.set_theta(theta)
         if log_every and step % log_every == 0:

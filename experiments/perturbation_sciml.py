@@ -51,7 +51,7 @@ from ..learning_rules import Adam, PerturbationGradient, SpikeTimeGradient, cosi
 from ..models import LIF, LayeredNetwork
 from .sciml_tasks import make_task, rel_l2
 
-__all__ = ["SpikingSciML", "train", "DECODERS", "ENCODINGS"]
+__all__ = ["SpikingSciML", "train", "lr_factor", "DECODERS", "ENCODINGS"]
 
 DECODERS = ("membrane", "spike_time")
 ENCODINGS = ("ttfs", "current")
@@ -317,6 +317,12 @@ class SpikingSciML:
         return losses
 
 
+def lr_factor(step, steps, lr_final=1.0, lr_hold=0.0):
+    """The learning-rate factor after step `step` (0-based) of `steps`: 1 for the first lr_hold
+    fraction of the steps, then an exponential decay that reaches lr_final at the last step."""
+    return lr_final ** max(0.0, ((step + 1) / steps - lr_hold) / (1 - lr_hold))
+
+
 def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_final=0.05, K=8, eps=1e-2,
           distribution="gaussian", layerwise=True, hidden=30, decode="membrane", n=None, seed=0,
           dt=0.01, target="cython", log_every=0, encode="ttfs", weight_init=((2.0, 2.0),), lr_hold=0.0):
@@ -346,7 +352,7 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
     opt = Adam({"weights": lr})
 
     def log(step, loss):
-        opt.scale = lr_final ** max(0.0, ((step + 1) / steps - lr_hold) / (1 - lr_hold))
+        opt.scale = lr_factor(step, steps, lr_final, lr_hold)
         if log_every and step % log_every == 0:
             print(f"{task} {gradient} step {step}: loss {loss:.4g}", flush=True)
 

@@ -75,3 +75,16 @@ def test_benchmark_never_drops_a_stored_result():
     assert new["steps"] == 6000 and new["earlier"][0]["rel_l2_perturbation"] == 0.02
     assert new["earlier"][0]["variants"][0]["steps"] == 100
     assert bench.merge_entry({}, {"rel_l2_perturbation": 0.3}) == {"rel_l2_perturbation": 0.3}
+    cfg = dict(steps=10, K=2, seeds=[0], command="a", partial="1 seed")
+    one = dict(cfg, rel_l2_perturbation=0.1, rel_l2_perturbation_per_seed=[0.1], rel_l2_exact_gradient=None)
+    two = dict(cfg, seeds=[1, 2], command="b", rel_l2_perturbation=0.2, rel_l2_perturbation_per_seed=[0.2, 0.2],
+               rel_l2_exact_gradient=None)
+    del two["partial"]
+    both = bench.add_seeds(one, two)
+    assert both["seeds"] == [0, 1, 2] and both["rel_l2_perturbation_per_seed"] == [0.1, 0.2, 0.2]
+    assert both["rel_l2_perturbation"] == pytest.approx(0.5 / 3) and "partial" not in both
+    assert both["command"] == ["a", "b"]
+    with pytest.raises(ValueError, match="already stored"):
+        bench.add_seeds(one, one)
+    with pytest.raises(ValueError, match="differ"):
+        bench.add_seeds(one, dict(two, steps=20))
