@@ -108,7 +108,7 @@ CONFIG_KEYS = ("steps", "K", "eps", "hidden", "lr_perturbation", "lr_exact", "op
 def add_seeds(old, new):
     """`new` (more seeds of the same configuration as the stored `old`) merged into one entry:
     per-seed values joined, means and stds recomputed, both commands kept."""
-    differ = [k for k in CONFIG_KEYS if old.get(k, OLD_DEFAULTS.get(k)) != new.get(k)]
+    differ = [k for k in CONFIG_KEYS if old.get(k, OLD_DEFAULTS.get(k)) != new.get(k, OLD_DEFAULTS.get(k))]
     if differ:
         raise ValueError(f"--add-seeds needs the stored entry's configuration; these differ: {differ}")
     if set(old["seeds"]) & set(new["seeds"]):
