@@ -31,7 +31,7 @@ from brian2 import ms
 from ..learning_rules import Adam, PerturbationGradient
 from ..models.qif import ThetaNeuron
 from ..models.theta_network import ThetaNetwork
-from .perturbation_sciml import lr_factor
+from .perturbation_sciml import input_channels, lr_factor
 from .sciml_tasks import make_task, rel_l2
 
 __all__ = ["QIFSciML", "train_qif"]
@@ -107,16 +107,8 @@ class QIFSciML:
     # ---- encoding, decoding, runs --------------------------------------------------------------
     def encode(self, points):
         """Input spike times (n, 2 d) in the model's time unit for points (n, d) inside the domain."""
-        p = np.asarray(points, dtype=float)
-        if p.ndim != 2 or p.shape[1] != len(self.domain):
-            raise ValueError(f"points must have shape (n, {len(self.domain)}), got {p.shape}")
-        lo, hi = np.array(self.domain).T
-        s = (p - lo) / (hi - lo)
-        if np.any(s < -1e-12) or np.any(s > 1 + 1e-12):
-            raise ValueError(f"points must lie inside the domain {self.domain}")
-        s = np.clip(s, 0.0, 1.0)
         t_lo, t_hi = self.window
-        return t_lo + (t_hi - t_lo) * np.concatenate([s, 1 - s], axis=1)
+        return t_lo + (t_hi - t_lo) * input_channels(self.domain, points)
 
     def features(self, record):
         """(psi - phi0 - T) / Theta per hidden neuron: the phase advance the inputs caused."""

@@ -51,10 +51,24 @@ from ..learning_rules import Adam, PerturbationGradient, SpikeTimeGradient, cosi
 from ..models import LIF, LayeredNetwork
 from .sciml_tasks import make_task, rel_l2
 
-__all__ = ["SpikingSciML", "train", "lr_factor", "DECODERS", "ENCODINGS"]
+__all__ = ["SpikingSciML", "train", "lr_factor", "input_channels", "DECODERS", "ENCODINGS"]
 
 DECODERS = ("membrane", "spike_time")
 ENCODINGS = ("ttfs", "current")
+
+
+def input_channels(domain, points):
+    """(s, 1 - s) per coordinate: (n, 2 d) for points (n, d) inside `domain` ((lo, hi) per dimension),
+    s = (z - lo) / (hi - lo) in [0, 1]."""
+    p = np.asarray(points, dtype=float)
+    if p.ndim != 2 or p.shape[1] != len(domain):
+        raise ValueError(f"points must have shape (n, {len(domain)}), got {p.shape}")
+    lo, hi = np.array(domain).T
+    s = (p - lo) / (hi - lo)
+    if np.any(s < -1e-12) or np.any(s > 1 + 1e-12):
+        raise ValueError(f"points must lie inside the domain {domain}")
+    s = np.clip(s, 0.0, 1.0)
+    return np.concatenate([s, 1 - s], axis=1)
 
 
 class SpikingSciML:
@@ -147,15 +161,7 @@ class SpikingSciML:
     def encode(self, points):
         """The network inputs (n, 2 d) for points (n, d) inside the domain: spike times in tau_s
         ('ttfs') or the current channels (s, 1 - s) ('current')."""
-        p = np.asarray(points, dtype=float)
-        if p.ndim != 2 or p.shape[1] != len(self.domain):
-            raise ValueError(f"points must have shape (n, {len(self.domain)}), got {p.shape}")
-        lo, hi = np.array(self.domain).T
-        s = (p - lo) / (hi - lo)
-        if np.any(s < -1e-12) or np.any(s > 1 + 1e-12):
-            raise ValueError(f"points must lie inside the domain {self.domain}")
-        s = np.clip(s, 0.0, 1.0)
-        channels = np.concatenate([s, 1 - s], axis=1)
+        channels = input_channels(self.domain, points)
         return channels if self.encoding == "current" else ttfs_linear(channels)
 
     def _membrane_features(self, t_hidden):
