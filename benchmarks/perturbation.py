@@ -54,6 +54,8 @@ def run_task(task, args):
                      lr_exact=None, optimizer_exact=None)
     if args.lr_final != 1.0:
         entry["lr_final_factor"] = args.lr_final
+    if args.reject_factor is not None:
+        entry["reject_factor"] = args.reject_factor
     runs_of = [("perturbation", "rel_l2_perturbation")]
     if args.encode == "ttfs" and args.substrate == "lif" and not args.no_exact:
         runs_of.append(("exact", "rel_l2_exact_gradient"))
@@ -72,7 +74,10 @@ def run_task(task, args):
             common = dict(steps=steps, lr=lr, lr_final=lr_final, K=args.K, eps=args.eps, hidden=args.hidden, seed=seed,
                           log_every=max(steps // 5, 1), lr_hold=hold)
             r = (train_qif(task, **common) if args.substrate == "qif" else
-                 train(task, gradient=gradient, encode=args.encode, **common))
+                 train(task, gradient=gradient, encode=args.encode, **common,
+                       reject_factor=args.reject_factor if gradient == "perturbation" else None))
+            if gradient == "perturbation" and args.reject_factor is not None:
+                entry.setdefault("rejected_steps_per_seed", []).append(r["rejected_steps"])
             errs.append(r["rel_l2"])
             runs.append(r["forward_runs"])
             secs.append(r["seconds"])
@@ -102,7 +107,7 @@ def merge_entry(old, new):
 #: what entries written before these keys existed ran with
 OLD_DEFAULTS = {"encode": "ttfs", "optimizer_exact": "Adam, constant learning rate", "substrate": "lif"}
 CONFIG_KEYS = ("steps", "K", "eps", "hidden", "lr_perturbation", "lr_exact", "optimizer", "optimizer_exact",
-               "n_grid", "decode", "encode", "substrate")
+               "n_grid", "decode", "encode", "substrate", "reject_factor")
 
 
 def add_seeds(old, new):
@@ -119,6 +124,8 @@ def add_seeds(old, new):
         if old.get(key) is not None and new.get(key) is not None:
             errs = old[key + "_per_seed"] + new[key + "_per_seed"]
             out.update({key: float(np.mean(errs)), key + "_std": float(np.std(errs)), key + "_per_seed": errs})
+    if "rejected_steps_per_seed" in old:
+        out["rejected_steps_per_seed"] = old["rejected_steps_per_seed"] + new["rejected_steps_per_seed"]
     for key in ("seconds", "seconds_exact", "forward_runs", "forward_runs_exact"):
         if key in old and key in new:
             out[key] = (old[key] * n_old + new[key] * n_new) / (n_old + n_new)
@@ -186,6 +193,8 @@ def main(argv=None):
     p.add_argument("--encode", default="ttfs", choices=["ttfs", "current"], help="input encoding")
     p.add_argument("--substrate", default="lif", choices=["lif", "qif"],
                    help="lif: the TTFS LIF network; qif: the theta-neuron network (experiments.perturbation_qif)")
+    p.add_argument("--reject-factor", type=float, default=None,
+                   help="perturbation (LIF): undo a step that raises the clean loss by more than this factor")
     p.add_argument("--no-exact", action="store_true", help="skip the exact-gradient baseline")
     p.add_argument("--add-seeds", action="store_true",
                    help="add these seeds to the stored entry of the same configuration (mean/std over all)")
@@ -207,6 +216,10 @@ def main(argv=None):
     for name, value in (("--lr-final", args.lr_final), ("--lr-final-exact", args.lr_final_exact)):
         if not 0 < value <= 1:
             p.error(f"{name} must be in (0, 1] (the factor the learning rate decays to), got {value}")
+    if args.reject_factor is not None and not args.reject_factor > 1:
+        p.error(f"--reject-factor must be > 1, got {args.reject_factor}")
+    if args.substrate == "qif" and args.reject_factor is not None:
+        p.error("--reject-factor is implemented for the LIF substrate only")
     if args.substrate == "qif" and args.encode != "ttfs":
         p.error("--substrate qif takes spike-time inputs only: drop --encode current")
     if not 0 <= args.lr_hold < 1:

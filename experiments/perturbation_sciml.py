@@ -271,13 +271,19 @@ class SpikingSciML:
         return self._exact_from_record(out["rec"], dL_du)
 
     # ---- training: every step is one trial of ONE long Brian2 run ------------------------------
-    def fit(self, task, steps, optimizer, estimator=None, callback=None):
+    def fit(self, task, steps, optimizer, estimator=None, callback=None, reject_factor=None):
         """Train on `task` for `steps` steps; estimator=None: exact gradients, else weight perturbation.
 
         All steps are trials of one Brian2 run (models.network.run_trials): after each trial the
         gradient is computed from its record, the optimiser updates theta, and (perturbation) the
         next directions are loaded as per-copy offsets before the next trial starts.
-        callback(step, loss) is called after each step. Returns the clean losses per step."""
+        callback(step, loss) is called after each step. Returns the clean losses per step.
+
+        reject_factor (perturbation only; None: off): a step whose clean loss comes out above
+        reject_factor x the loss before it is undone (theta goes back, new directions are drawn).
+        With TTFS a first spike can jump where a potential touches the threshold, and the PDE
+        losses' finite differences (1/h^2) turn such a jump in u(x) into a large loss; the guard
+        needs only the clean loss that every step measures anyway. `self.rejected_steps` counts them."""
         x = self._check_points(task.points)
         losses = []
 
@@ -300,6 +306,7 @@ class SpikingSciML:
         else:
             self.use(estimator)
             state = {}
+            self.rejected_steps = 0
 
             def draw():
                 state["V"] = estimator.directions(self.theta.size, self.blocks)
@@ -311,7 +318,12 @@ class SpikingSciML:
                 if not np.all(np.isfinite(L)):
                     raise FloatingPointError("non-finite loss in a perturbed copy; lower eps")
                 losses.append(float(L[0]))
-                update(estimator.combine(L, state["V"]))
+                if reject_factor is not None and "loss_before" in state and L[0] > reject_factor * state["loss_before"]:
+                    self.set_theta(state["theta_before"])
+                    self.rejected_steps += 1
+                else:
+                    state["theta_before"], state["loss_before"] = self.theta, float(L[0])
+                    update(estimator.combine(L, state["V"]))
                 draw()
                 if callback is not None:
                     callback(k, losses[-1])
@@ -331,12 +343,15 @@ def lr_factor(step, steps, lr_final=1.0, lr_hold=0.0):
 
 def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_final=0.05, K=8, eps=1e-2,
           distribution="gaussian", layerwise=True, hidden=30, decode="membrane", n=None, seed=0,
-          dt=0.01, target="cython", log_every=0, encode="ttfs", weight_init=((2.0, 2.0),), lr_hold=0.0):
+          dt=0.01, target="cython", log_every=0, encode="ttfs", weight_init=((2.0, 2.0),), lr_hold=0.0,
+          reject_factor=None):
     """Train one task with Adam; returns a dict with the relative L2 error, forward runs, seconds, losses.
 
     The learning rate stays at lr for the first `lr_hold` fraction of the steps, then decays
     exponentially to lr * lr_final at the last step (the perturbation estimate is noisy, so a constant
-    rate leaves an error floor proportional to it). `encode`: 'ttfs' or 'current' (SpikingSciML)."""
+    rate leaves an error floor proportional to it). `encode`: 'ttfs' or 'current' (SpikingSciML).
+    `reject_factor`: undo perturbation steps that raise the clean loss by more than this factor
+    (SpikingSciML.fit); the result's "rejected_steps" counts them."""
     if gradient not in ("perturbation", "exact"):
         raise ValueError(f"gradient must be 'perturbation' or 'exact', got {gradient!r}")
     if int(steps) != steps or steps < 1:
@@ -344,6 +359,9 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
     if not (np.isfinite(lr) and lr > 0 and np.isfinite(lr_final) and lr_final > 0):
         raise ValueError(f"lr and lr_final must be > 0 (lr_final is the factor the rate decays to), "
                          f"got lr={lr!r}, lr_final={lr_final!r}")
+    if reject_factor is not None and not (np.isfinite(reject_factor) and reject_factor > 1):
+        raise ValueError(f"reject_factor must be None or a number > 1 (the loss increase that undoes a step), "
+                         f"got {reject_factor!r}")
     if not 0 <= lr_hold < 1:
         raise ValueError(f"lr_hold (the fraction of steps at the full rate) must be in [0, 1), got {lr_hold!r}")
     if gradient == "exact" and encode != "ttfs":
@@ -363,12 +381,13 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
             print(f"{task} {gradient} step {step}: loss {loss:.4g}", flush=True)
 
     t0 = time.perf_counter()
-    losses = model.fit(tk, int(steps), opt, estimator=est, callback=log)
+    losses = model.fit(tk, int(steps), opt, estimator=est, callback=log, reject_factor=reject_factor)
     seconds = time.perf_counter() - t0
     runs = model.forward_runs
     u_eval = model.predict(tk.eval_points)
     return dict(task=task, gradient=gradient, rel_l2=rel_l2(u_eval, tk.exact(tk.eval_points)), losses=losses,
-                forward_runs=runs, seconds=seconds, model=model, task_obj=tk, u_eval=u_eval)
+                forward_runs=runs, seconds=seconds, model=model, task_obj=tk, u_eval=u_eval,
+                rejected_steps=getattr(model, "rejected_steps", 0))
 
 
 def cosine_vs_K(task="poisson_sin", Ks=(1, 2, 4, 8, 16, 32, 64), repeats=5, eps=1e-3, hidden=30, n=None,

@@ -117,3 +117,23 @@ def test_current_encoding_bad_arguments():
     net.run_trials(Z[:1], lambda k, r: rec.setdefault("r", r))
     with pytest.raises(ValueError, match="constant input currents"):
         SpikeTimeGradient(MODEL).backward(net, rec["r"], np.zeros((1, 3)))
+
+
+def test_rejected_steps_are_undone():
+    """reject_factor: a step that raises the clean loss too much is undone, so the next step measures
+    the loss of the parameters before it again."""
+    f = 1.02
+    r = train("poisson_two_modes", gradient="perturbation", steps=40, lr=0.3, K=2, eps=1e-2, hidden=6, n=9, seed=0,
+              reject_factor=f)
+    L, last, rejected = r["losses"], None, []          # rejected: (step, the accepted step before it)
+    for k, loss in enumerate(L):
+        if last is not None and loss > f * L[last]:
+            rejected.append((k, last))
+        else:
+            last = k
+    assert r["rejected_steps"] == len(rejected) > 0
+    for k, before in rejected:                         # the next step runs the parameters of `before`
+        if k + 1 < len(L):
+            assert L[k + 1] == pytest.approx(L[before], rel=1e-9)
+    with pytest.raises(ValueError, match="reject_factor"):
+        train(reject_factor=0.5)
