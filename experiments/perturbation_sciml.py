@@ -18,9 +18,10 @@ and two input channels, s and 1 - s (so both encodings have the same parameters)
 - 'current': two constant input currents, proportional to s and to 1 - s: hidden neuron j of the
   first layer receives I_ext_j = w_sj s + w_cj (1 - s) (weight units, nA) for the whole trial
   (models.lif's I_ext term; models.network `input_currents=True`). The input weights w_sj, w_cj
-  are trained and perturbed like the other weights; the output is a smooth function of s (a
-  neuron with I_ext above the rheobase g_l (v_th - E_l) fires at -tau_m ln(1 - rheobase / I_ext)
-  without any input spike). Exact spike-time gradients do not model the currents, so 'current'
+  are trained and perturbed like the other weights. The output is continuous in s (a neuron with
+  I_ext above the rheobase g_l (v_th - E_l) fires at -tau_m ln(1 - rheobase / I_ext) without any
+  input spike), except, as with TTFS inputs, where a potential touches the threshold and the first
+  spike jumps. Exact spike-time gradients do not model the currents, so 'current'
   trains with `gradient="perturbation"` only (a forward-only rule needs nothing more).
 Either way every layer also gets one bias spike at 0.9 tau_s.
 

@@ -406,7 +406,8 @@ class LayeredNetwork:
         if br["src_vars"] is None:
             get = lambda g, names: {n: g.variables[n].get_value() for n in names}
             br["src_vars"] = get(br["sources"], ["t_in", "t_spike", "has_spiked", "_spikespace"])
-            br["lif_vars"] = get(br["neurons"], list(NEURON_STATE) + ["_spikespace", "I_ext"])
+            br["lif_vars"] = get(br["neurons"], list(NEURON_STATE) + ["_spikespace"]
+                                 + (["I_ext"] if self.input_currents else []))
             br["syn_vars"] = {name: (syn, get(syn, ["w", "delay_exact"]), syn.pre._delays.get_value(), idx)
                               for name, (syn, idx) in br["synapses"].items()}
         return br["src_vars"], br["lif_vars"], br["syn_vars"]
