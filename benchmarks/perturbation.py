@@ -1,6 +1,8 @@
 """Weight perturbation vs exact gradients on spiking SciML tasks (Wan, Zhang & Karniadakis 2024).
 
     python benchmarks/perturbation.py --tasks regression_x2 poisson_sin heat --steps 3000 --seeds 0
+    python benchmarks/perturbation.py --tasks regression_x2 --steps 6000 --lr-final 0.1 --label decay
+    python benchmarks/perturbation.py --tasks regression_x2 --encode current --label current
     python benchmarks/perturbation.py --cosine --speed --update      # cosine_vs_K and the speed ratio
     python benchmarks/perturbation.py --plot                          # results/perturbation_cosine.png
 
@@ -8,6 +10,12 @@ Writes benchmarks/results/perturbation.json = {"<task>": {"rel_l2_perturbation",
 "forward_runs", "seconds", "seeds", "steps", ...}, "cosine_vs_K": {K: {"mean", "std", "repeats"}},
 "speed": {...}, "machine", "command"} (with --update, merged into what is there). Relative L2 errors
 are against the analytic solutions on a grid finer than the training grid (experiments.sciml_tasks).
+With several seeds an entry holds the mean, the std ("*_std") and the per-seed values.
+
+A task's entry is never overwritten silently by a worse run: `--label NAME` writes the run under its
+own key "<task>/NAME"; without a label, a run that is not better than the stored entry (perturbation
+error) is appended to that entry's "variants", and a better one replaces it, keeping the old one
+under "earlier".
 """
 from __future__ import annotations
 
@@ -22,33 +30,111 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import command, machine, write_results  # noqa: E402
 
+from brian2learn.experiments.perturbation_qif import train_qif  # noqa: E402
 from brian2learn.experiments.perturbation_sciml import SpikingSciML, cosine_vs_K, train  # noqa: E402
 from brian2learn.experiments.sciml_tasks import TASKS, make_task  # noqa: E402
 from brian2learn.learning_rules import PerturbationGradient  # noqa: E402
 
 
+def _schedule(lr_final, hold=0.0):
+    if lr_final == 1.0:
+        return "Adam, constant learning rate"
+    start = f"after {hold:g} of the steps at lr, " if hold else ""
+    return f"Adam, {start}learning rate decaying exponentially to {lr_final:g} x lr at the last step"
+
+
 def run_task(task, args):
     steps = args.steps_heat if task == "heat" and args.steps_heat else args.steps
     entry = dict(seeds=args.seeds, steps=steps, K=args.K, eps=args.eps, layerwise=True, hidden=args.hidden,
-                 lr_perturbation=args.lr, lr_exact=args.lr_exact, optimizer="Adam, constant learning rate",
-                 n_grid=len(make_task(task).points), decode="membrane")
-    for gradient, key in (("perturbation", "rel_l2_perturbation"), ("exact", "rel_l2_exact_gradient")):
+                 lr_perturbation=args.lr, lr_exact=args.lr_exact, optimizer=_schedule(args.lr_final, args.lr_hold),
+                 optimizer_exact=_schedule(args.lr_final_exact), n_grid=len(make_task(task).points),
+                 decode="membrane", encode=args.encode, substrate=args.substrate)
+    if args.substrate == "qif":
+        entry.update(decode="unwrapped phase of the theta neurons, linear readout", hidden=args.hidden,
+                     lr_exact=None, optimizer_exact=None)
+    if args.lr_final != 1.0:
+        entry["lr_final_factor"] = args.lr_final
+    if args.reject_factor is not None:
+        entry["reject_factor"] = args.reject_factor
+    runs_of = [("perturbation", "rel_l2_perturbation")]
+    if args.encode == "ttfs" and args.substrate == "lif" and not args.no_exact:
+        runs_of.append(("exact", "rel_l2_exact_gradient"))
+    else:
+        entry["rel_l2_exact_gradient"] = None
+        entry["exact_gradient_note"] = (
+            "not run: the exact spike-time gradient does not model constant input currents" if args.encode != "ttfs"
+            else "not run: no exact-gradient baseline for the QIF readout here" if args.substrate == "qif"
+            else "not run (--no-exact)")
+    for gradient, key in runs_of:
         errs, runs, secs = [], [], []
         lr = args.lr if gradient == "perturbation" else args.lr_exact
+        lr_final = args.lr_final if gradient == "perturbation" else args.lr_final_exact
+        hold = args.lr_hold if gradient == "perturbation" else 0.0
         for seed in args.seeds:
-            r = train(task, gradient=gradient, steps=steps, lr=lr, lr_final=1.0, K=args.K, eps=args.eps,
-                      hidden=args.hidden, seed=seed, log_every=max(steps // 5, 1))
+            common = dict(steps=steps, lr=lr, lr_final=lr_final, K=args.K, eps=args.eps, hidden=args.hidden, seed=seed,
+                          log_every=max(steps // 5, 1), lr_hold=hold)
+            r = (train_qif(task, **common) if args.substrate == "qif" else
+                 train(task, gradient=gradient, encode=args.encode, **common,
+                       reject_factor=args.reject_factor if gradient == "perturbation" else None))
+            if gradient == "perturbation" and args.reject_factor is not None:
+                entry.setdefault("rejected_steps_per_seed", []).append(r["rejected_steps"])
             errs.append(r["rel_l2"])
             runs.append(r["forward_runs"])
             secs.append(r["seconds"])
             print(f"{task} {gradient} seed {seed}: rel L2 {r['rel_l2']:.4f}, final loss {r['losses'][-1]:.3g}, "
                   f"{r['seconds']:.1f} s", flush=True)
         entry[key] = float(np.mean(errs))
+        entry[key + "_std"] = float(np.std(errs))
         entry[key + "_per_seed"] = errs
         entry["forward_runs" if gradient == "perturbation" else "forward_runs_exact"] = int(np.mean(runs))
         entry["seconds" if gradient == "perturbation" else "seconds_exact"] = float(np.mean(secs))
     entry["networks_per_step_perturbation"] = PerturbationGradient(K=args.K, layerwise=True).n_rows([1, 1])
     return entry
+
+
+def merge_entry(old, new):
+    """The stored entry for a task after a new run: the better run (perturbation error) on top, the
+    other kept under "earlier" (superseded) or "variants" (not better) -- nothing is dropped."""
+    if not old:
+        return new
+    if new["rel_l2_perturbation"] < old["rel_l2_perturbation"]:
+        new["earlier"] = old.pop("earlier", []) + [old]
+        return new
+    old.setdefault("variants", []).append(new)
+    return old
+
+
+#: what entries written before these keys existed ran with
+OLD_DEFAULTS = {"encode": "ttfs", "optimizer_exact": "Adam, constant learning rate", "substrate": "lif"}
+CONFIG_KEYS = ("steps", "K", "eps", "hidden", "lr_perturbation", "lr_exact", "optimizer", "optimizer_exact",
+               "n_grid", "decode", "encode", "substrate", "reject_factor")
+
+
+def add_seeds(old, new):
+    """`new` (more seeds of the same configuration as the stored `old`) merged into one entry:
+    per-seed values joined, means and stds recomputed, both commands kept."""
+    differ = [k for k in CONFIG_KEYS if old.get(k, OLD_DEFAULTS.get(k)) != new.get(k, OLD_DEFAULTS.get(k))]
+    if differ:
+        raise ValueError(f"--add-seeds needs the stored entry's configuration; these differ: {differ}")
+    if set(old["seeds"]) & set(new["seeds"]):
+        raise ValueError(f"--add-seeds: seeds {sorted(set(old['seeds']) & set(new['seeds']))} are already stored")
+    out = dict(old, seeds=old["seeds"] + new["seeds"], command=[*np.atleast_1d(old["command"]), new["command"]])
+    n_old, n_new = len(old["seeds"]), len(new["seeds"])
+    for key in ("rel_l2_perturbation", "rel_l2_exact_gradient"):
+        if old.get(key) is not None and new.get(key) is not None:
+            errs = old[key + "_per_seed"] + new[key + "_per_seed"]
+            out.update({key: float(np.mean(errs)), key + "_std": float(np.std(errs)), key + "_per_seed": errs})
+    if "rejected_steps_per_seed" in old:
+        out["rejected_steps_per_seed"] = old["rejected_steps_per_seed"] + new["rejected_steps_per_seed"]
+    for key in ("seconds", "seconds_exact", "forward_runs", "forward_runs_exact"):
+        if key in old and key in new:
+            out[key] = (old[key] * n_old + new[key] * n_new) / (n_old + n_new)
+    out.pop("partial", None)                     # the new run's label (if any) describes the whole entry
+    out.update({k: new[k] for k in ("partial", "timing_note") if k in new})
+    for key in ("forward_runs", "forward_runs_exact"):
+        if key in out:
+            out[key] = int(out[key])
+    return out
 
 
 def speed(args, repeats=5):
@@ -98,6 +184,22 @@ def main(argv=None):
     p.add_argument("--steps-heat", type=int, default=None, help="steps for the heat task (default: --steps)")
     p.add_argument("--lr", type=float, default=0.02, help="Adam learning rate, perturbation")
     p.add_argument("--lr-exact", type=float, default=0.05, help="Adam learning rate, exact gradient")
+    p.add_argument("--lr-final", type=float, default=1.0,
+                   help="perturbation: the learning rate decays exponentially to lr * this at the last step "
+                        "(1: constant)")
+    p.add_argument("--lr-hold", type=float, default=0.0,
+                   help="perturbation: fraction of the steps at the full rate before the decay starts")
+    p.add_argument("--lr-final-exact", type=float, default=1.0, help="the same for the exact gradient")
+    p.add_argument("--encode", default="ttfs", choices=["ttfs", "current"], help="input encoding")
+    p.add_argument("--substrate", default="lif", choices=["lif", "qif"],
+                   help="lif: the TTFS LIF network; qif: the theta-neuron network (experiments.perturbation_qif)")
+    p.add_argument("--reject-factor", type=float, default=None,
+                   help="perturbation (LIF): undo a step that raises the clean loss by more than this factor")
+    p.add_argument("--no-exact", action="store_true", help="skip the exact-gradient baseline")
+    p.add_argument("--add-seeds", action="store_true",
+                   help="add these seeds to the stored entry of the same configuration (mean/std over all)")
+    p.add_argument("--label", default=None,
+                   help="store the runs under their own key '<task>/LABEL' (a labelled configuration)")
     p.add_argument("--hidden", type=int, default=30)
     p.add_argument("--cosine", action="store_true", help="cosine similarity to the exact gradient vs K")
     p.add_argument("--speed", action="store_true", help="batched step vs separate runs")
@@ -111,16 +213,38 @@ def main(argv=None):
         with open(args.out) as f:
             plot_cosine(json.load(f), os.path.join(os.path.dirname(args.out), "perturbation_cosine.png"))
         return
+    for name, value in (("--lr-final", args.lr_final), ("--lr-final-exact", args.lr_final_exact)):
+        if not 0 < value <= 1:
+            p.error(f"{name} must be in (0, 1] (the factor the learning rate decays to), got {value}")
+    if args.reject_factor is not None and not args.reject_factor > 1:
+        p.error(f"--reject-factor must be > 1, got {args.reject_factor}")
+    if args.substrate == "qif" and args.reject_factor is not None:
+        p.error("--reject-factor is implemented for the LIF substrate only")
+    if args.substrate == "qif" and args.encode != "ttfs":
+        p.error("--substrate qif takes spike-time inputs only: drop --encode current")
+    if not 0 <= args.lr_hold < 1:
+        p.error(f"--lr-hold must be in [0, 1) (a fraction of the steps), got {args.lr_hold}")
+    if args.label is not None and (not args.label or "/" in args.label):
+        p.error(f"--label must be a non-empty name without '/', got {args.label!r}")
     cmd = command(__file__, argv)
     results = {}
     for task in args.tasks:
-        results[task] = run_task(task, args)
-        results[task]["command"] = cmd
+        entry = run_task(task, args)
+        entry["command"] = cmd
         if args.partial:
-            results[task]["partial"] = args.partial
+            entry["partial"] = args.partial
         if args.timing_note:
-            results[task]["timing_note"] = args.timing_note
-        write_results(args.out, {task: results[task], "machine": machine()}, update=True)
+            entry["timing_note"] = args.timing_note
+        label = args.label if args.label is not None or args.substrate == "lif" else "qif"
+        key = task if label is None else f"{task}/{label}"
+        if label is not None:
+            entry["label"] = label
+        stored = {}
+        if os.path.exists(args.out):
+            with open(args.out) as f:
+                stored = json.load(f).get(key, {})
+        results[key] = add_seeds(stored, entry) if args.add_seeds and stored else merge_entry(stored, entry)
+        write_results(args.out, {key: results[key], "machine": machine()}, update=True)
     if args.cosine:
         results["cosine_vs_K"] = dict(cosine_vs_K(task="poisson_sin", hidden=args.hidden), task="poisson_sin",
                                       at="initial parameters", eps=1e-3, command=cmd)

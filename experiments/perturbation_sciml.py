@@ -11,9 +11,19 @@ a loss. The same network and loss are trained two ways:
 - `gradient="exact"`: learning_rules.spike_time_gradient (exact event-based dT/dw), chained through
   the decoder and the finite-difference loss: dL/dtheta = sum_p dL/du_p du_p/dtheta.
 
-Input encoding (TTFS). Each coordinate z in [lo, hi] becomes s = (z - lo) / (hi - lo) in [0, 1] and
-two input spikes, at t = 0.15 + 1.85 s and t = 0.15 + 1.85 (1 - s) (tau_s units; the Yin-Yang
-encoding, datasets.ttfs_linear), plus one bias spike per layer at 0.9 tau_s.
+Input encoding (`encode=`). Each coordinate z in [lo, hi] becomes s = (z - lo) / (hi - lo) in [0, 1]
+and two input channels, s and 1 - s (so both encodings have the same parameters):
+- 'ttfs' (default): two input spikes, at t = 0.15 + 1.85 s and t = 0.15 + 1.85 (1 - s) (tau_s
+  units; the Yin-Yang encoding, datasets.ttfs_linear);
+- 'current': two constant input currents, proportional to s and to 1 - s: hidden neuron j of the
+  first layer receives I_ext_j = w_sj s + w_cj (1 - s) (weight units, nA) for the whole trial
+  (models.lif's I_ext term; models.network `input_currents=True`). The input weights w_sj, w_cj
+  are trained and perturbed like the other weights. The output is continuous in s (a neuron with
+  I_ext above the rheobase g_l (v_th - E_l) fires at -tau_m ln(1 - rheobase / I_ext) without any
+  input spike), except, as with TTFS inputs, where a potential touches the threshold and the first
+  spike jumps. Exact spike-time gradients do not model the currents, so 'current'
+  trains with `gradient="perturbation"` only (a forward-only rule needs nothing more).
+Either way every layer also gets one bias spike at 0.9 tau_s.
 
 Output decoding (`decode=`):
 - 'membrane': a non-spiking readout neuron (same LIF dynamics, no threshold) read at the trial end
@@ -42,9 +52,24 @@ from ..learning_rules import Adam, PerturbationGradient, SpikeTimeGradient, cosi
 from ..models import LIF, LayeredNetwork
 from .sciml_tasks import make_task, rel_l2
 
-__all__ = ["SpikingSciML", "train", "DECODERS"]
+__all__ = ["SpikingSciML", "train", "lr_factor", "input_channels", "DECODERS", "ENCODINGS"]
 
 DECODERS = ("membrane", "spike_time")
+ENCODINGS = ("ttfs", "current")
+
+
+def input_channels(domain, points):
+    """(s, 1 - s) per coordinate: (n, 2 d) for points (n, d) inside `domain` ((lo, hi) per dimension),
+    s = (z - lo) / (hi - lo) in [0, 1]."""
+    p = np.asarray(points, dtype=float)
+    if p.ndim != 2 or p.shape[1] != len(domain):
+        raise ValueError(f"points must have shape (n, {len(domain)}), got {p.shape}")
+    lo, hi = np.array(domain).T
+    s = (p - lo) / (hi - lo)
+    if np.any(s < -1e-12) or np.any(s > 1 + 1e-12):
+        raise ValueError(f"points must lie inside the domain {domain}")
+    s = np.clip(s, 0.0, 1.0)
+    return np.concatenate([s, 1 - s], axis=1)
 
 
 class SpikingSciML:
@@ -55,6 +80,7 @@ class SpikingSciML:
     domain : sequence of (lo, hi), one per input dimension
     hidden : int or sequence of int, hidden LIF layer sizes
     decode : 'membrane' or 'spike_time' (see the module docstring)
+    encode : 'ttfs' (input spike times) or 'current' (constant input currents), see the module docstring
     n_points : int, grid points per forward evaluation (the task's points)
     n_rows : int, parameter vectors per perturbation run (PerturbationGradient.n_rows())
     dt, duration : floats in tau_s (duration is also the readout time T_r)
@@ -65,9 +91,13 @@ class SpikingSciML:
     """
 
     def __init__(self, domain, hidden=30, decode="membrane", n_points=33, n_rows=1, dt=0.01, duration=3.0,
-                 seed=0, target="cython", weight_init=((2.0, 2.0),), out_scale=1.0):
+                 seed=0, target="cython", weight_init=((2.0, 2.0),), out_scale=1.0, encode="ttfs"):
         if decode not in DECODERS:
             raise ValueError(f"decode must be one of {DECODERS}, got {decode!r}")
+        if encode not in ENCODINGS:
+            raise ValueError(f"encode must be one of {ENCODINGS} (input spike times or constant input "
+                             f"currents), got {encode!r}")
+        self.encoding = encode
         self.domain = [tuple(map(float, d)) for d in domain]
         if not self.domain or any(not hi > lo for lo, hi in self.domain):
             raise ValueError(f"domain must be a non-empty list of (lo, hi) with hi > lo, got {domain!r}")
@@ -77,7 +107,7 @@ class SpikingSciML:
         tau_s = 5 * ms
         model = LIF(tau_s=tau_s, tau_m=2 * tau_s)
         kw = dict(model=model, n_bias=1, bias_times=0.9 * tau_s, weight_init=weight_init, dt=dt * tau_s,
-                  duration=duration * tau_s, seed=seed, target=target)
+                  duration=duration * tau_s, seed=seed, target=target, input_currents=encode == "current")
         n_in = 2 * len(self.domain)
         self.n_points, self.n_rows = int(n_points), int(n_rows)
         self.net = LayeredNetwork(n_in, layers, batch_size=self.n_points, **kw)
@@ -130,16 +160,10 @@ class SpikingSciML:
 
     # ---- encoding and decoding ---------------------------------------------------------
     def encode(self, points):
-        """Input spike times (n, 2 d) in tau_s for points (n, d) inside the domain."""
-        p = np.asarray(points, dtype=float)
-        if p.ndim != 2 or p.shape[1] != len(self.domain):
-            raise ValueError(f"points must have shape (n, {len(self.domain)}), got {p.shape}")
-        lo, hi = np.array(self.domain).T
-        s = (p - lo) / (hi - lo)
-        if np.any(s < -1e-12) or np.any(s > 1 + 1e-12):
-            raise ValueError(f"points must lie inside the domain {self.domain}")
-        s = np.clip(s, 0.0, 1.0)
-        return ttfs_linear(np.concatenate([s, 1 - s], axis=1))
+        """The network inputs (n, 2 d) for points (n, d) inside the domain: spike times in tau_s
+        ('ttfs') or the current channels (s, 1 - s) ('current')."""
+        channels = input_channels(self.domain, points)
+        return channels if self.encoding == "current" else ttfs_linear(channels)
 
     def _membrane_features(self, t_hidden):
         """k(T_r - t_j - D) and k'(.) for hidden spike times (n, H); zero for spikes that did not arrive."""
@@ -233,21 +257,34 @@ class SpikingSciML:
         grads, _ = self.grad_rule.backward(self.net, rec, dL_dT)
         return np.concatenate([g["w"].ravel() for g in grads] + [g_read]), u
 
+    def _check_exact(self):
+        if self.encoding != "ttfs":
+            raise ValueError(f"exact gradients need encode='ttfs' (the spike-time gradient does not model "
+                             f"constant input currents); got encode={self.encoding!r}: use "
+                             "gradient='perturbation' or encode='ttfs'")
+
     def exact_gradient(self, points, dL_du):
         """(dL/dtheta, u): exact spike-time gradients chained through the decoder, one Brian2 run."""
+        self._check_exact()
         out = {}
         self.net.run_trials(self._check_points(points), lambda k, rec: out.setdefault("rec", rec))
         self.forward_runs += 1
         return self._exact_from_record(out["rec"], dL_du)
 
     # ---- training: every step is one trial of ONE long Brian2 run ------------------------------
-    def fit(self, task, steps, optimizer, estimator=None, callback=None):
+    def fit(self, task, steps, optimizer, estimator=None, callback=None, reject_factor=None):
         """Train on `task` for `steps` steps; estimator=None: exact gradients, else weight perturbation.
 
         All steps are trials of one Brian2 run (models.network.run_trials): after each trial the
         gradient is computed from its record, the optimiser updates theta, and (perturbation) the
         next directions are loaded as per-copy offsets before the next trial starts.
-        callback(step, loss) is called after each step. Returns the clean losses per step."""
+        callback(step, loss) is called after each step. Returns the clean losses per step.
+
+        reject_factor (perturbation only; None: off): a step whose clean loss comes out above
+        reject_factor x the loss before it is undone (theta goes back, new directions are drawn).
+        With TTFS a first spike can jump where a potential touches the threshold, and the PDE
+        losses' finite differences (1/h^2) turn such a jump in u(x) into a large loss; the guard
+        needs only the clean loss that every step measures anyway. `self.rejected_steps` counts them."""
         x = self._check_points(task.points)
         losses = []
 
@@ -257,6 +294,8 @@ class SpikingSciML:
             self.set_theta(theta)
 
         if estimator is None:
+            self._check_exact()
+
             def on_trial(k, rec):
                 g, u = self._exact_from_record(rec, task.grad)
                 losses.append(float(task.loss(u)[0]))
@@ -268,6 +307,7 @@ class SpikingSciML:
         else:
             self.use(estimator)
             state = {}
+            self.rejected_steps = 0
 
             def draw():
                 state["V"] = estimator.directions(self.theta.size, self.blocks)
@@ -279,7 +319,12 @@ class SpikingSciML:
                 if not np.all(np.isfinite(L)):
                     raise FloatingPointError("non-finite loss in a perturbed copy; lower eps")
                 losses.append(float(L[0]))
-                update(estimator.combine(L, state["V"]))
+                if reject_factor is not None and "loss_before" in state and L[0] > reject_factor * state["loss_before"]:
+                    self.set_theta(state["theta_before"])
+                    self.rejected_steps += 1
+                else:
+                    state["theta_before"], state["loss_before"] = self.theta, float(L[0])
+                    update(estimator.combine(L, state["V"]))
                 draw()
                 if callback is not None:
                     callback(k, losses[-1])
@@ -291,37 +336,59 @@ class SpikingSciML:
         return losses
 
 
+def lr_factor(step, steps, lr_final=1.0, lr_hold=0.0):
+    """The learning-rate factor after step `step` (0-based) of `steps`: 1 for the first lr_hold
+    fraction of the steps, then an exponential decay that reaches lr_final at the last step."""
+    return lr_final ** max(0.0, ((step + 1) / steps - lr_hold) / (1 - lr_hold))
+
+
 def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_final=0.05, K=8, eps=1e-2,
           distribution="gaussian", layerwise=True, hidden=30, decode="membrane", n=None, seed=0,
-          dt=0.01, target="cython", log_every=0):
+          dt=0.01, target="cython", log_every=0, encode="ttfs", weight_init=((2.0, 2.0),), lr_hold=0.0,
+          reject_factor=None):
     """Train one task with Adam; returns a dict with the relative L2 error, forward runs, seconds, losses.
 
-    The learning rate decays exponentially from lr to lr * lr_final over the steps (the perturbation
-    estimate is noisy, so a constant rate leaves an error floor proportional to it)."""
+    The learning rate stays at lr for the first `lr_hold` fraction of the steps, then decays
+    exponentially to lr * lr_final at the last step (the perturbation estimate is noisy, so a constant
+    rate leaves an error floor proportional to it). `encode`: 'ttfs' or 'current' (SpikingSciML).
+    `reject_factor`: undo perturbation steps that raise the clean loss by more than this factor
+    (SpikingSciML.fit); the result's "rejected_steps" counts them."""
     if gradient not in ("perturbation", "exact"):
         raise ValueError(f"gradient must be 'perturbation' or 'exact', got {gradient!r}")
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if not (np.isfinite(lr) and lr > 0 and np.isfinite(lr_final) and lr_final > 0):
+        raise ValueError(f"lr and lr_final must be > 0 (lr_final is the factor the rate decays to), "
+                         f"got lr={lr!r}, lr_final={lr_final!r}")
+    if reject_factor is not None and not (np.isfinite(reject_factor) and reject_factor > 1):
+        raise ValueError(f"reject_factor must be None or a number > 1 (the loss increase that undoes a step), "
+                         f"got {reject_factor!r}")
+    if not 0 <= lr_hold < 1:
+        raise ValueError(f"lr_hold (the fraction of steps at the full rate) must be in [0, 1), got {lr_hold!r}")
+    if gradient == "exact" and encode != "ttfs":
+        raise ValueError(f"gradient='exact' needs encode='ttfs' (the spike-time gradient does not model "
+                         f"constant input currents), got encode={encode!r}; use gradient='perturbation'")
     tk = make_task(task, n)
     est = None
     if gradient == "perturbation":
         est = PerturbationGradient(K=K, eps=eps, distribution=distribution, layerwise=layerwise, seed=seed)
     model = SpikingSciML(tk.domain, hidden=hidden, decode=decode, n_points=len(tk.points), dt=dt, seed=seed,
-                         target=target)
+                         target=target, encode=encode, weight_init=weight_init)
     opt = Adam({"weights": lr})
 
     def log(step, loss):
-        opt.scale = lr_final ** ((step + 1) / steps)
+        opt.scale = lr_factor(step, steps, lr_final, lr_hold)
         if log_every and step % log_every == 0:
             print(f"{task} {gradient} step {step}: loss {loss:.4g}", flush=True)
 
     t0 = time.perf_counter()
-    losses = model.fit(tk, int(steps), opt, estimator=est, callback=log)
+    losses = model.fit(tk, int(steps), opt, estimator=est, callback=log, reject_factor=reject_factor)
     seconds = time.perf_counter() - t0
     runs = model.forward_runs
     u_eval = model.predict(tk.eval_points)
     return dict(task=task, gradient=gradient, rel_l2=rel_l2(u_eval, tk.exact(tk.eval_points)), losses=losses,
-                forward_runs=runs, seconds=seconds, model=model, task_obj=tk, u_eval=u_eval)
+                forward_runs=runs, seconds=seconds, model=model, task_obj=tk, u_eval=u_eval,
+                rejected_steps=getattr(model, "rejected_steps", 0))
 
 
 def cosine_vs_K(task="poisson_sin", Ks=(1, 2, 4, 8, 16, 32, 64), repeats=5, eps=1e-3, hidden=30, n=None,

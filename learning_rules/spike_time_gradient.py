@@ -114,6 +114,10 @@ class SpikeTimeGradient:
         neurons and unused batch rows). Returns (grads, dL_dinput) where grads[l] is a dict with
         the keys of network.params[l] and dL_dinput (B, n_in) is the gradient w.r.t. input times.
         """
+        if getattr(network, "input_currents", False):
+            raise ValueError("exact spike-time gradients do not model constant input currents "
+                             "(network built with input_currents=True): use spike-time inputs, or a "
+                             "forward-only rule such as learning_rules.PerturbationGradient")
         delta = np.nan_to_num(np.asarray(dL_dT, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)
         grads = [None] * network.n_layers
         for l in reversed(range(network.n_layers)):

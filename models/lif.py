@@ -1,7 +1,11 @@
 """Current-based leaky integrate-and-fire neuron with an exponential synaptic current.
 
-    C_m dV/dt = -g_l (V - E_l) + I          tau_m = C_m / g_l
+    C_m dV/dt = -g_l (V - E_l) + I + I_ext  tau_m = C_m / g_l
     dI/dt     = -I / tau_s                   on_pre: I += w
+
+I_ext is a constant input current per neuron (a parameter, zero unless set; e.g. real-valued
+inputs encoded as currents, models.network `input_currents=True`). With I_ext the neuron relaxes
+towards E_l + I_ext / g_l instead of E_l; the exact crossing below accounts for it.
 
 Time-to-first-spike (TTFS) coding: each neuron counts only its first spike of a trial and stays
 quiet afterwards (Mostafa 2018; Goeltz et al. 2021, "Fast and energy-efficient neuromorphic deep
@@ -38,10 +42,11 @@ __all__ = ["LIF"]
 
 # Brian2 abstract code for the exact backward flow of (V, I) over a time u, then a Newton step
 # towards V = v_th.  `{k}` is the PSP kernel of the model, in terms of u.
+# With a constant current I_ext the flow relaxes to E_l + I_ext/g_l (zero I_ext: the plain LIF flow).
 _NEWTON_STEP = """
 I_back = I*exp(u/tau_s)
-v_back = E_l + (v - E_l - I_back/g_l*{k})*exp(u/tau_m)
-u = clip(u + (v_back - v_th)*C_m/(I_back - g_l*(v_back - E_l)), 0*second, dt)
+v_back = E_l + I_ext/g_l + (v - E_l - I_ext/g_l - I_back/g_l*{k})*exp(u/tau_m)
+u = clip(u + (v_back - v_th)*C_m/(I_back + I_ext - g_l*(v_back - E_l)), 0*second, dt)
 """
 
 
@@ -140,8 +145,9 @@ class LIF:
         # Brian2's exact integrator sees the degenerate case instead of dividing by tau_m - tau_s.
         c_m = "(g_l*tau_s)" if self.equal_time_constants else "C_m"
         return Equations(f"""
-        dv/dt = (-g_l*(v - E_l) + I)/{c_m} : volt
+        dv/dt = (-g_l*(v - E_l) + I + I_ext)/{c_m} : volt
         dI/dt = -I/tau_s : amp
+        I_ext : amp            # constant input current (0 unless set, e.g. current-encoded inputs)
         t_spike : second       # exact time of the first spike of this trial (inf: silent)
         has_spiked : boolean   # TTFS: only the first spike of a trial counts
         t_last_arrival : second  # latest arrival delivered so far (for the exact crossing)
@@ -170,7 +176,7 @@ class LIF:
                 "s_late = t + dt - t_last_arrival\n")
         remove = (f"v -= late*w_last_arrival*weight_unit/g_l*{self.kernel_code('s_late')}\n"
                   f"I -= late*w_last_arrival*weight_unit*exp(-s_late/tau_s)\n")
-        return ("u = clip((v - v_th)*C_m/(I - g_l*(v - E_l)), 0*second, dt)" + newton + late + remove + newton
+        return ("u = clip((v - v_th)*C_m/(I + I_ext - g_l*(v - E_l)), 0*second, dt)" + newton + late + remove + newton
                 + remove.replace("-=", "+=") + "t_spike = t + dt - u\nhas_spiked = True")
 
     def kernel_pair_code(self, s: str) -> str:

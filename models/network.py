@@ -23,6 +23,12 @@ in the step that contains its arrival or in the step before, and the model holds
 then (models.delays.delivery_steps, models.lif `on_pre` and `flush_code`), so every threshold check
 sees exactly the inputs that arrived by then. That needs a transmission delay of at least 2 dt
 on every connection: `latency` (default 2 dt) is added to all delays, like a synaptic latency.
+
+Current inputs (`input_currents=True`): the n_inputs inputs are real values z_i, not spike times.
+They never spike; instead each first-layer neuron j of batch copy b receives the constant current
+I_ext_j = sum_i w_ij z_bi (weight_unit) from the start of the trial (models.lif, the I_ext term).
+The input weights w_ij are the first projection's input rows, with their per-copy offsets, so they
+are trained and perturbed like every other weight; the bias sources still spike.
 """
 from __future__ import annotations
 
@@ -147,12 +153,14 @@ class LayeredNetwork:
     threads : OpenMP threads of the cpp_standalone program (default: none)
     latency : Quantity, fixed transmission delay of every connection (>= 2 dt; default 2 dt)
     record_states : bool, attach a StateMonitor to every neuron (small networks only)
+    input_currents : bool, the inputs are real values driving the first layer as constant currents
+                     (see the module docstring), not spike times; runtime device only
     """
 
     def __init__(self, n_inputs, layer_sizes, model=None, delays=None, n_bias=1, bias_times=None,
                  weight_init=((1.0, 1.0), (0.5, 1.0)), batch_size=1, dt=None, duration=None, seed=0,
                  latency=None, target="cython", record_states=False, device="runtime", standalone_dir=None,
-                 threads=None):
+                 threads=None, input_currents=False):
         self.model = model if model is not None else LIF()
         tu = self.model.time_unit
         self.n_inputs = int(n_inputs)
@@ -190,6 +198,10 @@ class LayeredNetwork:
         if device not in ("runtime", "cpp_standalone"):
             raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {device!r}")
         self.device = device
+        self.input_currents = bool(input_currents)
+        if self.input_currents and device != "runtime":
+            raise ValueError("input_currents=True needs device='runtime' (the currents are set per trial "
+                             "from Python); use device='runtime' or spike-time inputs")
         self.standalone_dir, self.threads = standalone_dir, threads
         self.record_states = bool(record_states)
         weight_init = list(weight_init)
@@ -394,7 +406,8 @@ class LayeredNetwork:
         if br["src_vars"] is None:
             get = lambda g, names: {n: g.variables[n].get_value() for n in names}
             br["src_vars"] = get(br["sources"], ["t_in", "t_spike", "has_spiked", "_spikespace"])
-            br["lif_vars"] = get(br["neurons"], list(NEURON_STATE) + ["_spikespace"])
+            br["lif_vars"] = get(br["neurons"], list(NEURON_STATE) + ["_spikespace"]
+                                 + (["I_ext"] if self.input_currents else []))
             br["syn_vars"] = {name: (syn, get(syn, ["w", "delay_exact"]), syn.pre._delays.get_value(), idx)
                               for name, (syn, idx) in br["synapses"].items()}
         return br["src_vars"], br["lif_vars"], br["syn_vars"]
@@ -464,10 +477,12 @@ class LayeredNetwork:
         return list(args.values()) + [project.write_arg("sources.t_in", t_in)]
 
     def _input_times(self, inputs):
-        """(B, n_src) firing times of the sources in tau_s units, relative to the trial start."""
+        """(B, n_src) firing times of the sources in tau_s units, relative to the trial start
+        (with input_currents the inputs never fire: they are currents, see `_input_currents`)."""
         lay = self._brian["layout"]
         t_in = np.full((self.batch_size, lay["n_src"]), np.inf)
-        t_in[:len(inputs), :self.n_inputs] = inputs
+        if not self.input_currents:
+            t_in[:len(inputs), :self.n_inputs] = inputs
         for l, nb in enumerate(self.n_bias):
             c = lay["bias_col"][l]
             t_in[:, c:c + nb] = self.bias_times[l]
@@ -479,12 +494,30 @@ class LayeredNetwork:
         srcv, lifv, _ = self._arrays()
         delays_changed = self._broadcast_params() if self._dirty else False
         srcv["t_in"][:] = t0 + self._input_times(inputs).ravel() * br["tu"]
+        if self.input_currents:
+            lifv["I_ext"][:] = self._input_currents(inputs)
         srcv["t_spike"][:] = np.inf
         srcv["has_spiked"][:] = False
         srcv["_spikespace"][-1] = 0
         self.model.reset_state(lifv)
         lifv["_spikespace"][-1] = 0
         self._reset_queues(reprepare=delays_changed)
+
+    def _input_currents(self, inputs):
+        """I_ext (amp) of every neuron for input values (n_valid, n_in): sum_i w_ij z_i onto the first
+        layer, with each batch copy's own (broadcast, offset) input weights; zero elsewhere."""
+        br = self._brian
+        lay = br["layout"]
+        syn, arrs, _, _ = self._arrays()[2]["syn_src"]
+        if "current_synapses" not in br:
+            pre, post = lay["src"][0], lay["src"][1]
+            sel = np.flatnonzero(pre % lay["n_src"] < self.n_inputs)
+            br["current_synapses"] = (sel, pre[sel] // lay["n_src"], pre[sel] % lay["n_src"], post[sel])
+        sel, copy, col, post = br["current_synapses"]
+        z = np.zeros((self.batch_size, self.n_inputs))
+        z[:len(inputs)] = inputs
+        I = np.bincount(post, weights=arrs["w"][sel] * z[copy, col], minlength=self.batch_size * lay["n_lif"])
+        return I * float(self.model.weight_unit)
 
     def _reset_queues(self, reprepare):
         """Drop the events still in flight; with reprepare, also make the queues take the current
@@ -538,7 +571,15 @@ class LayeredNetwork:
 
     # ---- running -------------------------------------------------------------------------
     def check_inputs(self, input_times):
-        """Validate input spike times (plain floats in tau_s units, inf = no spike)."""
+        """Validate input spike times (plain floats in tau_s units, inf = no spike), or with
+        input_currents the input values (finite)."""
+        if self.input_currents:
+            z = np.asarray(input_times, dtype=float)
+            if z.ndim != 2 or z.shape[1] != self.n_inputs:
+                raise ValueError(f"input values must have shape (n_samples, {self.n_inputs}), got {z.shape}")
+            if not np.all(np.isfinite(z)):
+                raise ValueError("input values (input_currents=True) must be finite; encode a missing input as 0")
+            return z
         return check_input_times(input_times, self.n_inputs, self.duration)
 
     def run_trials(self, input_times, callback, batch_order=None):

@@ -208,6 +208,6 @@ class ThetaNetwork:
         for g, n in zip(self.layers, self.layer_sizes):
             ts = np.stack([getattr(g, f"ts{k}_")[:].reshape(B, n) for k in range(self.max_spikes)], axis=2)
             spikes.append(np.where(ts < _NEVER / 2, (ts - t0) / tu, np.inf)[:n_valid])
-            counts.append(np.asarray(g.n_sp_[:]).reshape(B, n)[:n_valid])
+            counts.append(np.array(g.n_sp_[:]).reshape(B, n)[:n_valid])  # a copy: the next chunk resets n_sp
             phi_T.append(g.phi_[:].reshape(B, n)[:n_valid] / tu)
         return spikes, counts, phi_T

@@ -54,3 +54,37 @@ def test_bad_arguments():
         train(gradient="backprop")
     with pytest.raises(ValueError, match="steps"):
         train(steps=0)
+    with pytest.raises(ValueError, match="lr_final"):
+        train(lr_final=0.0)
+    with pytest.raises(ValueError, match="lr_hold"):
+        train(lr_hold=1.0)
+
+
+def test_benchmark_never_drops_a_stored_result():
+    """benchmarks/perturbation.py: a worse run becomes a variant, a better one keeps the old as earlier."""
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "perturbation.py")
+    spec = importlib.util.spec_from_file_location("bench_perturbation", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    old = {"rel_l2_perturbation": 0.02, "steps": 3000}
+    kept = bench.merge_entry(dict(old), {"rel_l2_perturbation": 0.05, "steps": 100})
+    assert kept["rel_l2_perturbation"] == 0.02 and kept["variants"][0]["steps"] == 100
+    new = bench.merge_entry(dict(kept), {"rel_l2_perturbation": 0.01, "steps": 6000})
+    assert new["steps"] == 6000 and new["earlier"][0]["rel_l2_perturbation"] == 0.02
+    assert new["earlier"][0]["variants"][0]["steps"] == 100
+    assert bench.merge_entry({}, {"rel_l2_perturbation": 0.3}) == {"rel_l2_perturbation": 0.3}
+    cfg = dict(steps=10, K=2, seeds=[0], command="a", partial="1 seed")
+    one = dict(cfg, rel_l2_perturbation=0.1, rel_l2_perturbation_per_seed=[0.1], rel_l2_exact_gradient=None)
+    two = dict(cfg, seeds=[1, 2], command="b", rel_l2_perturbation=0.2, rel_l2_perturbation_per_seed=[0.2, 0.2],
+               rel_l2_exact_gradient=None)
+    del two["partial"]
+    both = bench.add_seeds(one, two)
+    assert both["seeds"] == [0, 1, 2] and both["rel_l2_perturbation_per_seed"] == [0.1, 0.2, 0.2]
+    assert both["rel_l2_perturbation"] == pytest.approx(0.5 / 3) and "partial" not in both
+    assert both["command"] == ["a", "b"]
+    with pytest.raises(ValueError, match="already stored"):
+        bench.add_seeds(one, one)
+    with pytest.raises(ValueError, match="differ"):
+        bench.add_seeds(one, dict(two, steps=20))

@@ -1,0 +1,55 @@
+"""Weight perturbation on a QIF (theta-neuron) substrate (experiments.perturbation_qif)."""
+import numpy as np
+import pytest
+from brian2 import ms
+
+from brian2learn.experiments.perturbation_qif import QIFSciML, train_qif
+from brian2learn.experiments.sciml_tasks import make_task
+from brian2learn.learning_rules import PerturbationGradient
+from brian2learn.models.theta_network import ThetaNetwork
+
+
+def test_batched_qif_substrate_equals_one_run_per_row():
+    task = make_task("regression_x2", 7)
+    m = QIFSciML(task.domain, hidden=6, n_points=7, n_rows=5, seed=1)
+    est = PerturbationGradient(K=2, eps=0.05, seed=0)
+    theta = m.theta.copy()
+    stack = est.stack(theta, est.directions(theta.size))
+    U = m.substrate(task.points)(stack)
+    assert np.array_equal(m.theta, theta)              # the clean parameters are not written
+    ref = []
+    for row in stack:
+        m.set_theta(row)
+        ref.append(m.predict(task.points))
+    m.set_theta(theta)
+    np.testing.assert_allclose(U, np.array(ref), rtol=0, atol=1e-12)
+    assert not np.allclose(U[1], U[0])
+
+
+def test_perturbation_trains_a_qif_network():
+    r = train_qif("regression_x2", steps=80, lr=0.05, lr_final=0.5, K=4, hidden=8, n=9, seed=0)
+    L = np.array(r["losses"])
+    assert L[-10:].mean() < 0.2 * L[:3].mean()
+    assert r["rel_l2"] < 0.3
+
+
+def test_theta_network_counts_survive_later_chunks():
+    """The spike counts of a chunk are copies (a later chunk resets n_sp in place)."""
+    net = ThetaNetwork(2, [4], batch_size=2, duration=2 * ms, weight_scale=3.0, max_spikes=3, seed=0)
+    x = np.array([[0.1, 1.0], [0.5, 0.5], [1.0, 0.1], [0.3, 0.8], [0.8, 0.3]])
+    rec = net.simulate(x)
+    np.testing.assert_array_equal(rec.counts[1], np.isfinite(rec.spikes[1]).sum(axis=2))
+
+
+def test_qif_bad_arguments():
+    with pytest.raises(ValueError, match="input_window"):
+        QIFSciML([(0, 1)], input_window=(0.5, 3.0))
+    with pytest.raises(ValueError, match="domain"):
+        QIFSciML([(1, 0)])
+    with pytest.raises(ValueError, match="steps"):
+        train_qif(steps=0)
+    with pytest.raises(ValueError, match="lr_final"):
+        train_qif(lr_final=2.0)
+    m = QIFSciML([(0, 1)], hidden=3, n_points=3, n_rows=1)
+    with pytest.raises(ValueError, match="model.use"):
+        m.substrate(np.zeros((3, 1)))(np.zeros((2, sum(m.blocks))))
