@@ -47,6 +47,24 @@ def write_results(path, new, update):
     return results
 
 
+def partial_label(runs, args, full_train=60000, full_test=None):
+    """(epochs finished by every seed, the "partial" label: False, or why the runs fall short of a
+    complete result: fewer training/test samples, epochs or seeds than a full run)."""
+    done = min(r["epochs_done"] for r in runs)
+    short = []
+    if runs[0]["n_train"] < full_train:
+        short.append(f"{runs[0]['n_train']} of {full_train} training samples")
+    if full_test is not None and runs[0]["n_test"] < full_test:
+        short.append(f"{runs[0]['n_test']} of {full_test} test samples")
+    if done < args.epochs:
+        short.append(f"in progress or stopped: {done} of the {args.epochs} epochs asked for")
+    if done < args.full_epochs:
+        short.append(f"{done} of {args.full_epochs} epochs")
+    if len(runs) < 3:
+        short.append(f"{len(runs)} seed(s) of 3")
+    return done, "; ".join(short) if short else False
+
+
 def run_seeds(cell, seeds, run_cell, args, on_progress=None):
     """[run_cell(cell, seed, args) for seed in seeds], printing each seed's test accuracy and time.
 

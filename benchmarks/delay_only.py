@@ -35,7 +35,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, run_seeds, write_results  # noqa: E402
+from common import command, machine, partial_label, run_seeds, write_results  # noqa: E402
 
 from brian2learn.experiments.delay_only import DEFAULTS, TRAINING, WEIGHTS, build  # noqa: E402
 
@@ -71,25 +71,14 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
 def cell_entry(cell, runs, args, argv):
     """The results entry of one cell from the seeds run so far (labelled partial where short)."""
     accs = np.array([r["test_acc"] for r in runs])
-    done = min(r["epochs_done"] for r in runs)
-    short = []
-    if runs[0]["n_train"] < 60000:
-        short.append(f"{runs[0]['n_train']} of 60000 training samples")
-    if runs[0]["n_test"] < 10000:
-        short.append(f"{runs[0]['n_test']} of 10000 test samples")
-    if done < args.epochs:
-        short.append(f"in progress or stopped: {done} of the {args.epochs} epochs asked for")
-    if done < args.full_epochs:
-        short.append(f"{done} of {args.full_epochs} epochs")
-    if len(runs) < 3:
-        short.append(f"{len(runs)} seed(s) of 3")
+    done, partial = partial_label(runs, args, 60000, 10000)
     # the first epoch includes code generation: leave it out when there are more
     sec = float(np.median([s for r in runs for s in (r["sec_per_sample"][1:] or r["sec_per_sample"])]))
     return {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": [r["seed"] for r in runs],
             "epochs": done, "n_trainable": runs[0]["n_trainable"], "hidden": args.hidden,
             "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"], "seconds_per_training_sample": sec,
             "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]} for r in runs},
-            "partial": "; ".join(short) if short else False, "settings": runs[0]["settings"],
+            "partial": partial, "settings": runs[0]["settings"],
             "trainer": "in-simulation (cpp_standalone)" if args.in_simulation else "runtime-cython",
             "command": command(__file__, argv), "machine": machine()}
 

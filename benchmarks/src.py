@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, run_seeds, write_results  # noqa: E402
+from common import command, machine, partial_label, run_seeds, write_results  # noqa: E402
 
 from brian2learn.experiments.src import DATASETS, build, encode  # noqa: E402
 
@@ -86,16 +86,7 @@ def earlier_seeds(cell, args):
 def cell_results(cell, runs, args, argv):
     """The results entries of one cell from the seeds run so far (labelled partial where short)."""
     accs = np.array([r["test_acc"] for r in runs])
-    done = min(r["epochs_done"] for r in runs)
-    short = []
-    if runs[0]["n_train"] < FULL_TRAIN:
-        short.append(f"{runs[0]['n_train']} of {FULL_TRAIN} training samples")
-    if done < args.epochs:
-        short.append(f"in progress or stopped: {done} of the {args.epochs} epochs asked for")
-    if done < args.full_epochs:
-        short.append(f"{done} of {args.full_epochs} epochs")
-    if len(runs) < 3:
-        short.append(f"{len(runs)} seed(s) of 3")
+    done, partial = partial_label(runs, args, FULL_TRAIN)
     key = cell_key(cell, args)
     return {key: {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()),
                   "seeds": [r["seed"] for r in runs], "epochs": done, "steps": args.steps, "hidden": args.hidden,
@@ -104,7 +95,7 @@ def cell_results(cell, runs, args, argv):
                   "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
                   "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"],
                                                 "command": r["command"]} for r in runs},
-                  "partial": "; ".join(short) if short else False,
+                  "partial": partial,
                   "emulated": cell.startswith("nmnist-emulated"),
                   "command": command(__file__, argv), "machine": machine()},
             "epoch_seconds": {key: float(np.median([s for r in runs for s in r["secs"]]))},  # this invocation's
