@@ -55,9 +55,6 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
     return run
 
 
-SETTINGS = ("steps", "hidden", "lr", "schedule", "batch_size", "gradient", "n_train", "n_test")
-
-
 def cell_key(cell, args):
     return cell + (f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}" if args.schedule else "")
 
@@ -85,6 +82,9 @@ def earlier_seeds(cell, args):
 
 def cell_results(cell, runs, args, argv):
     """The results entries of one cell from the seeds run so far (labelled partial where short)."""
+    if len({(r["n_train"], r["n_test"]) for r in runs}) > 1:
+        raise SystemExit(f"{cell}: the seeds ran on different numbers of training/test samples "
+                         f"{sorted({(r['n_train'], r['n_test']) for r in runs})}; use the same --n-train/--n-test")
     accs = np.array([r["test_acc"] for r in runs])
     done, partial = partial_label(runs, args, FULL_TRAIN)
     key = cell_key(cell, args)

@@ -508,7 +508,7 @@ class LayeredNetwork:
         layer, with each batch copy's own (broadcast, offset) input weights; zero elsewhere."""
         br = self._brian
         lay = br["layout"]
-        syn, arrs, _, _ = self._arrays()[2]["syn_src"]
+        _, arrs, _, _ = self._arrays()[2]["syn_src"]
         if "current_synapses" not in br:
             pre, post = lay["src"][0], lay["src"][1]
             sel = np.flatnonzero(pre % lay["n_src"] < self.n_inputs)
