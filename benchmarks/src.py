@@ -12,7 +12,8 @@ the number of hidden layers of --hidden SRC cells. Writes benchmarks/results/src
 median seconds of one training epoch (numpy forward + BPTT + Adam)}, "forward_seconds_per_sample"
 (--timing only), "machine"}. 'nmnist-emulated' is the event-camera emulation of MNIST
 (datasets.nmnist), not the real N-MNIST recordings. A cell with less than the full training set,
-fewer than --full-epochs epochs or fewer than 3 seeds is labelled partial.
+fewer than --full-epochs epochs or fewer than 3 seeds is labelled partial. The key names the schedule
+and the number of steps where it is not 100 ("mnist/1 schedule=3x0.5 steps=200").
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from brian2learn.experiments.src import DATASETS, build, encode  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets")
 FULL_TRAIN = 60000
+KEY_STEPS = 100  # entries whose key names no "steps=" ran this many steps (the first runs)
 
 
 def run_cell(cell, seed, args, on_epoch=lambda run: None):
@@ -56,7 +58,9 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
 
 
 def cell_key(cell, args):
-    return cell + (f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}" if args.schedule else "")
+    """'<cell>[ schedule=EPOCHSxGAMMA][ steps=N]': runs with other settings never overwrite each other."""
+    return (cell + (f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}" if args.schedule else "")
+            + (f" steps={args.steps}" if args.steps != KEY_STEPS else ""))
 
 
 def earlier_seeds(cell, args):
