@@ -55,9 +55,11 @@ class SpikeTimeGradient:
                 "(implement kernel(x) and kernel_derivative(x) and list 'psp_kernel' in `provides`)")
         self.model = model
 
-    def _causal_kernels(self, x):
-        """k(x) and k'(x) for the time since arrival x = T - t~, zero where the input is not causal."""
-        with np.errstate(invalid="ignore"):
+    def _causal_kernels(self, T_post, arrival):
+        """k(x) and k'(x) for the time since arrival x = T - t~, zero where the input is not causal
+        (x <= 0, or T or t~ infinite: a silent neuron or a missing input)."""
+        with np.errstate(invalid="ignore"):  # inf - inf where both are silent
+            x = T_post - arrival
             causal = np.isfinite(x) & (x > 0)
         xs = np.where(causal, x, 0.0)
         pair = getattr(self.model, "kernel_pair", None)
@@ -69,7 +71,7 @@ class SpikeTimeGradient:
 
         t_pre (B, n_pre), T_post (B, n_post), W and D (n_pre, n_post): plain floats, tau_s units.
         """
-        k, kp = self._causal_kernels(T_post[:, None, :] - (t_pre[:, :, None] + D[None, :, :]))
+        k, kp = self._causal_kernels(T_post[:, None, :], t_pre[:, :, None] + D[None, :, :])
         slope = np.einsum("ij,bij->bj", W, kp)
         ok = np.isfinite(T_post) & (slope > self.min_slope)
         inv = np.where(ok, 1.0 / np.where(ok, slope, 1.0), 0.0)[:, None, :]
@@ -93,7 +95,7 @@ class SpikeTimeGradient:
         rows = np.arange(B)[:, None]
         tp = np.where(valid, t_pre[rows, idx], np.inf)                  # (B, A)
         Wg, Dg = W[idx], D[idx]                                          # (B, A, n_post)
-        k, kp = self._causal_kernels(T_post[:, None, :] - (tp[:, :, None] + Dg))
+        k, kp = self._causal_kernels(T_post[:, None, :], tp[:, :, None] + Dg)
         slope = np.einsum("baj,baj->bj", Wg, kp)
         ok = np.isfinite(T_post) & (slope > self.min_slope) & (delta != 0)
         scale = np.where(ok, delta / np.where(ok, slope, 1.0), 0.0)[:, None, :]   # delta_j / V'_j

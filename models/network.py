@@ -42,6 +42,7 @@ from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch
 
 from .delays import DELIVERY_DUE, DELIVERY_STEP_CODE, DelayConfig, delivery_steps
 from .lif import LIF
+from .running import run_network
 from .standalone import StandaloneProject, default_directory
 from .weights import make_init
 
@@ -389,7 +390,7 @@ class LayeredNetwork:
                 setattr(neurons, name, values.astype(bool))
             else:
                 setattr(neurons, name + "_", values)
-        br["net"].run(self.duration * self.model.time_unit, namespace={})
+        run_network(br["net"], self.duration * self.model.time_unit)
         project.build()
 
     def layer(self, l):
@@ -602,7 +603,7 @@ class LayeredNetwork:
                 callback(k, self._read_record(0.0, len(inputs)))
             return order
         self._run = dict(k=0, trials=trials, callback=callback, t0=0.0, n_valid=0)
-        br["net"].run(len(trials) * self.duration * self.model.time_unit, namespace={})
+        run_network(br["net"], len(trials) * self.duration * self.model.time_unit)
         self._on_trial_boundary()  # finish the last trial
         self._run = None
         return order

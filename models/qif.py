@@ -33,6 +33,7 @@ from brian2 import Equations, ms, second
 from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail_for_dimension_mismatch
 
 from . import qif_analytic as qa
+from .running import run_network
 
 __all__ = ["ThetaNeuron", "QIF", "simulate_qif", "SOURCE_EQUATIONS", "SOURCE_THRESHOLD"]
 
@@ -212,7 +213,7 @@ def simulate_qif(model, input_times, weights, V0=0.0, I0=0.0, duration=None, dt=
     syn.connect(i=np.arange(B * M), j=np.repeat(np.arange(B), M))
     syn.w = w.ravel()
     mon = SpikeMonitor(g, variables=["th"])
-    Network(src, g, syn, mon).run(duration, namespace={})
+    run_network(Network(src, g, syn, mon), duration)
     t_exact = (mon.t_[:] + float(dt) - float(tu) * (mon.th[:] - np.pi)) / float(tu)
     spikes = [np.sort(t_exact[mon.i[:] == b]) for b in range(B)]
     return spikes, qa.qif_voltage_from_angle(g.th[:]), np.array(g.I[:])

@@ -31,6 +31,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError, Quantity
 
 from . import qif_analytic as qa
 from .qif import QIF, SOURCE_EQUATIONS, SOURCE_THRESHOLD, _time
+from .running import run_network
 
 __all__ = ["RecurrentQIFNetwork", "QIFNetRecord", "check_finite"]
 
@@ -178,7 +179,7 @@ class RecurrentQIFNetwork:
         self.neurons.I_[:] = I0.ravel()
         self.neurons.t_cross_[:] = -_NEVER
         n_before = self.monitor.num_spikes
-        net.run(self.duration, namespace={})
+        run_network(net, self.duration)
         i = np.asarray(self.monitor.i[n_before:])
         th = np.asarray(self.monitor.th[n_before:])
         t_exact = (np.asarray(self.monitor.t_[n_before:]) + float(self.dt) - tu * (th - np.pi) - t0) / tu

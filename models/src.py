@@ -52,6 +52,8 @@ from brian2 import (Network, NeuronGroup, StateMonitor, Synapses, TimedArray, de
                     second)
 from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
+from .running import run_network
+
 __all__ = ["SRC", "SRCNetwork", "READOUTS", "simulate_brian2", "check_inputs", "readout_logits"]
 
 READOUTS = ("counts", "membrane")
@@ -243,7 +245,7 @@ def simulate_brian2(net, s_in, dt=1 * ms, target="numpy"):
         objects.append(mon)
         monitors.append((mon, variables, n))
         pre, n_pre = g, n
-    Network(*objects).run(T * dt, namespace={"stim": stim})
+    run_network(Network(*objects), T * dt, namespace={"stim": stim})
     record = []
     for mon, variables, n in monitors:
         # StateMonitor gives (neurons, steps); neuron b*n + k is copy b, cell k

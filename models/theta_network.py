@@ -32,6 +32,7 @@ from brian2 import Network, NeuronGroup, Synapses, ms, prefs, second
 
 from .network import check_input_times
 from .qif import SOURCE_EQUATIONS, SOURCE_THRESHOLD, ThetaNeuron
+from .running import run_network
 
 __all__ = ["ThetaNetwork", "ThetaRecord"]
 
@@ -201,7 +202,7 @@ class ThetaNetwork:
             g.n_sp_[:] = 0
             for k in range(self.max_spikes):
                 getattr(g, f"ts{k}_")[:] = _NEVER
-        self._net.run(self.duration, namespace={})
+        run_network(self._net, self.duration)
         spikes = [np.where(np.isfinite(x), x, np.inf)[:, :, None]]
         counts = [np.isfinite(x).astype(int)]
         phi_T = [None]
