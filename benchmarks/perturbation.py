@@ -3,6 +3,7 @@
     python benchmarks/perturbation.py --tasks regression_x2 poisson_sin heat --steps 3000 --seeds 0
     python benchmarks/perturbation.py --tasks regression_x2 --steps 6000 --lr-final 0.1 --label decay
     python benchmarks/perturbation.py --tasks regression_x2 --encode current --label current
+    python benchmarks/perturbation.py --tasks regression_x2 --steps 6000 --lr-final 0.1 --resample --label resample
     python benchmarks/perturbation.py --cosine --speed --update      # cosine_vs_K and the speed ratio
     python benchmarks/perturbation.py --plot                          # results/perturbation_cosine.png
 
@@ -56,6 +57,8 @@ def run_task(task, args):
         entry["lr_final_factor"] = args.lr_final
     if args.reject_factor is not None:
         entry["reject_factor"] = args.reject_factor
+    if args.resample:
+        entry["resample"] = "new training points every step, one uniform in each grid cell (Task.resample)"
     runs_of = [("perturbation", "rel_l2_perturbation")]
     if args.encode == "ttfs" and args.substrate == "lif" and not args.no_exact:
         runs_of.append(("exact", "rel_l2_exact_gradient"))
@@ -75,7 +78,8 @@ def run_task(task, args):
                           log_every=max(steps // 5, 1), lr_hold=hold)
             r = (train_qif(task, **common) if args.substrate == "qif" else
                  train(task, gradient=gradient, encode=args.encode, **common,
-                       reject_factor=args.reject_factor if gradient == "perturbation" else None))
+                       reject_factor=args.reject_factor if gradient == "perturbation" else None,
+                       resample=args.resample))
             if gradient == "perturbation" and args.reject_factor is not None:
                 entry.setdefault("rejected_steps_per_seed", []).append(r["rejected_steps"])
             errs.append(r["rel_l2"])
@@ -196,6 +200,8 @@ def main(argv=None):
     p.add_argument("--reject-factor", type=float, default=None,
                    help="perturbation (LIF): undo a step that raises the clean loss by more than this factor")
     p.add_argument("--no-exact", action="store_true", help="skip the exact-gradient baseline")
+    p.add_argument("--resample", action="store_true",
+                   help="regression tasks: new training points in every grid cell at every step (LIF substrate)")
     p.add_argument("--add-seeds", action="store_true",
                    help="add these seeds to the stored entry of the same configuration (mean/std over all)")
     p.add_argument("--label", default=None,
@@ -220,6 +226,10 @@ def main(argv=None):
         p.error(f"--reject-factor must be > 1, got {args.reject_factor}")
     if args.substrate == "qif" and args.reject_factor is not None:
         p.error("--reject-factor is implemented for the LIF substrate only")
+    if args.substrate == "qif" and args.resample:
+        p.error("--resample is implemented for the LIF substrate only")
+    if args.resample and not all(t.startswith("regression") for t in args.tasks):
+        p.error("--resample is for the regression tasks only (the PDE losses' finite differences need their grid)")
     if args.substrate == "qif" and args.encode != "ttfs":
         p.error("--substrate qif takes spike-time inputs only: drop --encode current")
     if not 0 <= args.lr_hold < 1:

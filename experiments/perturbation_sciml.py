@@ -272,7 +272,7 @@ class SpikingSciML:
         return self._exact_from_record(out["rec"], dL_du)
 
     # ---- training: every step is one trial of ONE long Brian2 run ------------------------------
-    def fit(self, task, steps, optimizer, estimator=None, callback=None, reject_factor=None):
+    def fit(self, task, steps, optimizer, estimator=None, callback=None, reject_factor=None, resample=None):
         """Train on `task` for `steps` steps; estimator=None: exact gradients, else weight perturbation.
 
         All steps are trials of one Brian2 run (models.network.run_trials): after each trial the
@@ -284,8 +284,15 @@ class SpikingSciML:
         reject_factor x the loss before it is undone (theta goes back, new directions are drawn).
         With TTFS a first spike can jump where a potential touches the threshold, and the PDE
         losses' finite differences (1/h^2) turn such a jump in u(x) into a large loss; the guard
-        needs only the clean loss that every step measures anyway. `self.rejected_steps` counts them."""
-        x = self._check_points(task.points)
+        needs only the clean loss that every step measures anyway. `self.rejected_steps` counts them.
+
+        resample (None or a numpy Generator): every step trains on new points, `task.resample(resample)`
+        (experiments.sciml_tasks; regression tasks), drawn before the run starts."""
+        if resample is None:
+            tasks, xs = [task] * steps, [self._check_points(task.points)] * steps
+        else:
+            tasks = [task.resample(resample) for _ in range(steps)]
+            xs = [self._check_points(t.points) for t in tasks]
         losses = []
 
         def update(g):
@@ -297,13 +304,13 @@ class SpikingSciML:
             self._check_exact()
 
             def on_trial(k, rec):
-                g, u = self._exact_from_record(rec, task.grad)
-                losses.append(float(task.loss(u)[0]))
+                g, u = self._exact_from_record(rec, tasks[k].grad)
+                losses.append(float(tasks[k].loss(u)[0]))
                 update(g)
                 if callback is not None:
                     callback(k, losses[-1])
 
-            self.net.run_trials(np.tile(x, (steps, 1)), on_trial)
+            self.net.run_trials(np.concatenate(xs), on_trial)
         else:
             self.use(estimator)
             state = {}
@@ -315,7 +322,7 @@ class SpikingSciML:
                 self._load_stack(state["stack"])
 
             def on_trial(k, rec):
-                L = task.loss(self._stack_outputs(rec.layers, state["stack"]))
+                L = tasks[k].loss(self._stack_outputs(rec.layers, state["stack"]))
                 if not np.all(np.isfinite(L)):
                     raise FloatingPointError("non-finite loss in a perturbed copy; lower eps")
                 losses.append(float(L[0]))
@@ -331,7 +338,7 @@ class SpikingSciML:
 
             draw()
             M = len(state["stack"])
-            self.batched.run_trials(np.tile(np.tile(x, (M, 1)), (steps, 1)), on_trial)
+            self.batched.run_trials(np.concatenate([np.tile(x, (M, 1)) for x in xs]), on_trial)
         self.forward_runs += steps
         return losses
 
@@ -345,14 +352,15 @@ def lr_factor(step, steps, lr_final=1.0, lr_hold=0.0):
 def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_final=0.05, K=8, eps=1e-2,
           distribution="gaussian", layerwise=True, hidden=30, decode="membrane", n=None, seed=0,
           dt=0.01, target="cython", log_every=0, encode="ttfs", weight_init=((2.0, 2.0),), lr_hold=0.0,
-          reject_factor=None):
+          reject_factor=None, resample=False):
     """Train one task with Adam; returns a dict with the relative L2 error, forward runs, seconds, losses.
 
     The learning rate stays at lr for the first `lr_hold` fraction of the steps, then decays
     exponentially to lr * lr_final at the last step (the perturbation estimate is noisy, so a constant
     rate leaves an error floor proportional to it). `encode`: 'ttfs' or 'current' (SpikingSciML).
     `reject_factor`: undo perturbation steps that raise the clean loss by more than this factor
-    (SpikingSciML.fit); the result's "rejected_steps" counts them."""
+    (SpikingSciML.fit); the result's "rejected_steps" counts them. `resample`: new training points
+    in every grid cell at every step (regression tasks; experiments.sciml_tasks, Task.resample)."""
     if gradient not in ("perturbation", "exact"):
         raise ValueError(f"gradient must be 'perturbation' or 'exact', got {gradient!r}")
     if int(steps) != steps or steps < 1:
@@ -382,7 +390,8 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
             print(f"{task} {gradient} step {step}: loss {loss:.4g}", flush=True)
 
     t0 = time.perf_counter()
-    losses = model.fit(tk, int(steps), opt, estimator=est, callback=log, reject_factor=reject_factor)
+    losses = model.fit(tk, int(steps), opt, estimator=est, callback=log, reject_factor=reject_factor,
+                       resample=np.random.default_rng((seed, 2)) if resample else None)
     seconds = time.perf_counter() - t0
     runs = model.forward_runs
     u_eval = model.predict(tk.eval_points)

@@ -88,3 +88,35 @@ def test_benchmark_never_drops_a_stored_result():
         bench.add_seeds(one, one)
     with pytest.raises(ValueError, match="differ"):
         bench.add_seeds(one, dict(two, steps=20))
+
+
+def test_resample_draws_one_point_per_grid_cell():
+    tk = make_task("regression_x2", 9)
+    h = 2 / 8
+    pts = [tk.resample(np.random.default_rng(s)).points[:, 0] for s in range(20)]
+    for p in pts:
+        assert np.all((p >= -1) & (p <= 1))
+        assert np.all(np.abs(p - tk.points[:, 0]) <= h / 2 + 1e-12)   # stays in its cell
+    r = tk.resample(np.random.default_rng(0))
+    np.testing.assert_allclose(r.b, r.points[:, 0] ** 2 / 3)          # data at the new points, weight 1/sqrt(9)
+    assert np.array_equal(r.A, tk.A)
+    assert np.std([p[4] for p in pts]) > h / 8                         # the points do move
+    with pytest.raises(ValueError, match="finite differences"):
+        make_task("poisson_sin").resample(np.random.default_rng(0))
+
+
+def test_fit_with_resampling_trains_on_new_points_every_step():
+    """With a negligible learning rate the network stays fixed: on the fixed grid every step has the
+    same loss; resampled, each step's loss is that of the network on its own points."""
+    from brian2learn.learning_rules import Adam
+
+    tk = make_task("regression_x2", 7)
+    model = SpikingSciML(tk.domain, hidden=6, n_points=7, seed=0)
+    fixed = model.fit(tk, 3, Adam({"weights": 1e-12}))
+    assert np.ptp(fixed) < 1e-9
+    resampled = model.fit(tk, 3, Adam({"weights": 1e-12}), resample=np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    expected = [tk.resample(rng) for _ in range(3)]
+    for loss, t in zip(resampled, expected):
+        assert loss == pytest.approx(t.loss(model.predict(t.points))[0], rel=1e-6)
+    assert np.ptp(resampled) > 1e-6
