@@ -56,9 +56,11 @@ def partial_label(runs, args, full_train=60000, full_test=None):
         short.append(f"{runs[0]['n_train']} of {full_train} training samples")
     if full_test is not None and runs[0]["n_test"] < full_test:
         short.append(f"{runs[0]['n_test']} of {full_test} test samples")
-    if done < args.epochs:
-        short.append(f"in progress or stopped: {done} of the {args.epochs} epochs asked for")
-    if done < args.full_epochs:
+    unfinished = [r["seed"] for r in runs if r["epochs_done"] < args.epochs]
+    if unfinished:
+        short.append(f"in progress or stopped: seed(s) {unfinished} at {done} of the {args.epochs} epochs asked "
+                     "for, their accuracy so far counted in the mean")
+    if done < args.full_epochs and (args.epochs < args.full_epochs or not unfinished):
         short.append(f"{done} of {args.full_epochs} epochs")
     if len(runs) < 3:
         short.append(f"{len(runs)} seed(s) of 3")
