@@ -94,7 +94,9 @@ def main(argv=None):
     p.add_argument("--n-test", type=int, default=None)
     p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "delay_only.json"))
-    p.add_argument("--update", action="store_true", help="merge into an existing results file")
+    p.add_argument("--update", action="store_true",
+                   help="merge a --timing run into an existing results file (training runs always merge: they "
+                        "write their entry after every epoch)")
     p.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
                    help="learning rates x GAMMA every EPOCHS epochs (stored under '<cell> schedule=EPOCHSxGAMMA')")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON",
@@ -146,7 +148,8 @@ def main(argv=None):
             new["epoch_seconds_commands"] = {tkey: command(__file__, argv)}
             new["epoch_seconds_note"] = ("seconds per training sample (median over epochs, Brian2 run + exact "
                                          "gradient + Adam) x 60000")
-        results = write_results(args.out, new, update=args.update or bool(results))
+        # a training run has merged its entry into the file after every epoch: the last write merges too
+        results = write_results(args.out, new, update=args.update or bool(results) or not args.timing)
     print({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v) for k, v in results.items()})
 
 

@@ -148,7 +148,9 @@ def main(argv=None):
     p.add_argument("--n-test", type=int, default=None)
     p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "src.json"))
-    p.add_argument("--update", action="store_true", help="merge into an existing results file")
+    p.add_argument("--update", action="store_true",
+                   help="merge a --timing run into an existing results file (training runs always merge: they "
+                        "write their entry after every epoch)")
     p.add_argument("--add-seeds", action="store_true",
                    help="add these seeds to the cell's entry from an earlier run with the same settings and epochs")
     p.add_argument("--timing", action="store_true", help="only time the Brian2 and numpy forward passes")
