@@ -8,9 +8,11 @@
 Writes {"<config>": {"test_acc_mean", "test_acc_std", "seeds", "n_weights", "n_delays", "epochs",
 "acc_after_10_epochs_mean", "per_seed" (with a test-accuracy curve every 10 epochs), "command",
 "partial", "machine"}, "epoch_seconds": {"runtime-cython": median seconds per epoch of 5000
-samples}, "machine"}. Each config is written as soon as its seeds are done; `--update` merges into
-an existing file (so several processes can share the work). A config run with fewer than the
-reference 300 epochs is labelled partial. Timings are wall-clock seconds of `Trainer.train_epoch`
+samples}, "machine"}. A config is written after each of its seeds (labelled partial until all are
+done); `--update` merges into an existing file (so several processes can share the work, one config
+each). A config run with fewer than the reference 300 epochs is labelled partial. `--schedule`
+replaces the reference learning-rate schedule (x0.95 every 20 epochs); such a run is stored under
+"<config> schedule=EPOCHSxGAMMA", never over the reference entry. Timings are wall-clock seconds of `Trainer.train_epoch`
 (the Brian2 run with the learning rule at every trial boundary); the file's "epoch_seconds" is
 only written by a `--timing` run of "4-30-3 W+synaptic" (no other process should run meanwhile),
 the first epoch (code generation) excluded; a timing run writes no accuracies.
@@ -34,8 +36,13 @@ from brian2learn.experiments.yinyang import CONFIGS, build  # noqa: E402
 REFERENCE_EPOCHS = 300
 
 
-def run_one(config, seed, epochs):
-    trainer, cfg = build(config, seed=seed, progress=False)
+def entry_key(config, schedule):
+    """'<config>[ schedule=STEPxGAMMA]': runs with another learning-rate schedule never overwrite the reference."""
+    return config + (f" schedule={schedule[0]:g}x{schedule[1]:g}" if schedule else "")
+
+
+def run_one(config, seed, epochs, schedule=None):
+    trainer, cfg = build(config, seed=seed, progress=False, **({"schedule": schedule} if schedule else {}))
     x_val, y_val = yin_yang("validation")
     validation = (ttfs_linear(x_val), y_val)
     acc10 = None
@@ -54,7 +61,36 @@ def run_one(config, seed, epochs):
                 val_curve=val_curve, val_selected=dict(epoch=best, val_acc=val_curve[best], test_acc=curve[best]),
                 n_weights=trainer.net.n_weights, n_delays=trainer.net.n_delays,
                 settings={k: cfg[k] for k in ("hidden", "delays", "lr", "loss", "dt", "duration", "batch_size",
-                                                     "max_grad_norm")})
+                                                     "max_grad_norm", "schedule")})
+
+
+def summarise(runs, args, cmd):
+    """The results entry of one config from its finished seeds."""
+    accs = np.array([r["test_acc"] for r in runs])
+    acc10 = [r["acc_after_10_epochs"] for r in runs if r["acc_after_10_epochs"] is not None]
+    sel = np.array([r["val_selected"]["test_acc"] for r in runs])
+    partial = []
+    if args.epochs < REFERENCE_EPOCHS:
+        partial.append(f"{args.epochs} of the reference {REFERENCE_EPOCHS} epochs")
+    if len(runs) < len(args.seeds):
+        partial.append(f"{len(runs)} of {len(args.seeds)} seeds")
+    return {
+        "test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": [r["seed"] for r in runs],
+        "n_weights": runs[0]["n_weights"], "n_delays": runs[0]["n_delays"], "epochs": args.epochs,
+        "acc_after_10_epochs_mean": float(np.mean(acc10)) if acc10 else None,
+        "test_acc_val_selected_mean": float(sel.mean()), "test_acc_val_selected_std": float(sel.std()),
+        "val_selection": "test accuracy at the evaluated epoch (every 10) with the best accuracy on the "
+                         "published validation split (1000 samples, seed 41); test_acc_mean is the last epoch",
+        "settings": runs[0]["settings"],
+        "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "acc_after_10_epochs": r["acc_after_10_epochs"],
+                                      "median_epoch_seconds": float(np.median(r["epoch_seconds"][1:] or r["epoch_seconds"])),
+                                      "test_acc_every_10_epochs": r["curve"],
+                                      "val_acc_every_10_epochs": r["val_curve"],
+                                      "val_selected": r["val_selected"]}
+                     for r in runs},
+        "command": cmd, "machine": machine(),
+        "partial": "; ".join(partial) or False,
+    }
 
 
 def main(argv=None):
@@ -66,45 +102,29 @@ def main(argv=None):
     p.add_argument("--update", action="store_true", help="merge into an existing results file")
     p.add_argument("--timing", action="store_true",
                    help="also write the file's epoch_seconds (run alone on an idle machine)")
+    p.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
+                   help="learning rate x GAMMA every EPOCHS epochs instead of the reference x0.95 every 20 "
+                        "(stored under '<config> schedule=EPOCHSxGAMMA')")
     args = p.parse_args(argv)
+    schedule = (int(args.schedule[0]), args.schedule[1]) if args.schedule else None
     cmd = command(__file__, argv)
     results = {}
     for config in args.configs:
         runs = []
         for seed in args.seeds:
             t0 = time.perf_counter()
-            r = run_one(config, seed, args.epochs)
+            r = run_one(config, seed, args.epochs, schedule)
             runs.append(r)
             print(f"{config:22s} seed {seed}: test acc {r['test_acc']:.4f} (after 10 epochs "
                   f"{r['acc_after_10_epochs']}) {time.perf_counter() - t0:.0f} s", flush=True)
-        accs = np.array([r["test_acc"] for r in runs])
-        acc10 = [r["acc_after_10_epochs"] for r in runs if r["acc_after_10_epochs"] is not None]
-        sel = np.array([r["val_selected"]["test_acc"] for r in runs])
-        entry = {
-            "test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": args.seeds,
-            "n_weights": runs[0]["n_weights"], "n_delays": runs[0]["n_delays"], "epochs": args.epochs,
-            "acc_after_10_epochs_mean": float(np.mean(acc10)) if acc10 else None,
-            "test_acc_val_selected_mean": float(sel.mean()), "test_acc_val_selected_std": float(sel.std()),
-            "val_selection": "test accuracy at the evaluated epoch (every 10) with the best accuracy on the "
-                             "published validation split (1000 samples, seed 41); test_acc_mean is the last epoch",
-            "settings": runs[0]["settings"],
-            "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "acc_after_10_epochs": r["acc_after_10_epochs"],
-                                          "median_epoch_seconds": float(np.median(r["epoch_seconds"][1:] or r["epoch_seconds"])),
-                                          "test_acc_every_10_epochs": r["curve"],
-                                          "val_acc_every_10_epochs": r["val_curve"],
-                                          "val_selected": r["val_selected"]}
-                         for r in runs},
-            "command": cmd, "machine": machine(),
-            "partial": (f"{args.epochs} of the reference {REFERENCE_EPOCHS} epochs"
-                        if args.epochs < REFERENCE_EPOCHS else False),
-        }
-        new = {config: entry} if not args.timing else {}   # a timing run writes no accuracies
-        if args.timing and config == "4-30-3 W+synaptic":
+            if not args.timing:   # each finished seed is written at once (labelled partial until all are done)
+                new = {entry_key(config, schedule): summarise(runs, args, cmd), "machine": machine()}
+                results = write_results(args.out, new, update=args.update or bool(results))
+        if args.timing and config == "4-30-3 W+synaptic":   # a timing run writes no accuracies
             secs = [s for r in runs for s in r["epoch_seconds"][1:]]
-            new["epoch_seconds"] = {"runtime-cython": float(np.median(secs))}
-            new["epoch_seconds_command"] = cmd
-        new["machine"] = machine()
-        results = write_results(args.out, new, update=args.update or bool(results))
+            new = {"epoch_seconds": {"runtime-cython": float(np.median(secs))}, "epoch_seconds_command": cmd,
+                   "machine": machine()}
+            results = write_results(args.out, new, update=args.update or bool(results))
     print(json.dumps({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v)
                       for k, v in results.items()}, indent=1))
 

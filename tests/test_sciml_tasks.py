@@ -60,14 +60,9 @@ def test_bad_arguments():
         train(lr_hold=1.0)
 
 
-def test_benchmark_never_drops_a_stored_result():
+def test_benchmark_never_drops_a_stored_result(load_benchmark):
     """benchmarks/perturbation.py: a worse run becomes a variant, a better one keeps the old as earlier."""
-    import importlib.util
-    import os
-    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "perturbation.py")
-    spec = importlib.util.spec_from_file_location("bench_perturbation", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("perturbation")
     old = {"rel_l2_perturbation": 0.02, "steps": 3000}
     kept = bench.merge_entry(dict(old), {"rel_l2_perturbation": 0.05, "steps": 100})
     assert kept["rel_l2_perturbation"] == 0.02 and kept["variants"][0]["steps"] == 100

@@ -42,3 +42,36 @@ def test_encoding_and_errors():
         ttfs_linear([np.nan])
     with pytest.raises(ValueError, match="split"):
         yin_yang("dev")
+
+
+def test_benchmark_writes_each_seed_and_keeps_schedules_apart(tmp_path, monkeypatch, load_benchmark):
+    """benchmarks/yinyang.py: a finished seed is in the file before the next one starts (labelled
+    partial), and a run with another learning-rate schedule is stored beside the reference entry."""
+    import json
+    bench = load_benchmark("yinyang")
+    out = str(tmp_path / "yy.json")
+    schedules = []
+
+    def fake_run(config, seed, epochs, schedule=None):
+        schedules.append(schedule)
+        if seed == 1:
+            with open(out) as f:
+                stored = json.load(f)["4-5-3 W+synaptic schedule=10x0.9"]
+            assert stored["seeds"] == [0] and "1 of 2 seeds" in stored["partial"]
+        acc = 0.9 + seed / 100
+        return dict(seed=seed, test_acc=acc, acc_after_10_epochs=None, epoch_seconds=[1.0, 0.5], curve={2: acc},
+                    val_curve={2: acc}, val_selected=dict(epoch=2, val_acc=acc, test_acc=acc), n_weights=43,
+                    n_delays=43, settings={"schedule": schedule})
+
+    monkeypatch.setattr(bench, "run_one", fake_run)
+    with open(out, "w") as f:
+        json.dump({"4-5-3 W+synaptic": {"test_acc_mean": 0.95}}, f)
+    bench.main(["--configs", "4-5-3 W+synaptic", "--seeds", "0", "1", "--epochs", "2", "--schedule", "10", "0.9",
+                "--out", out, "--update"])
+    with open(out) as f:
+        stored = json.load(f)
+    assert schedules == [(10, 0.9), (10, 0.9)]
+    assert stored["4-5-3 W+synaptic"] == {"test_acc_mean": 0.95}          # the reference entry is kept
+    entry = stored["4-5-3 W+synaptic schedule=10x0.9"]
+    assert entry["seeds"] == [0, 1] and entry["test_acc_mean"] == pytest.approx(0.905)
+    assert entry["partial"] == "2 of the reference 300 epochs"
