@@ -10,35 +10,17 @@ resuming gives the same result as not stopping.
 """
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from .checkpoints import atomic_write_bytes, load_checkpoint, save_checkpoint
 from .learning_rules.losses import LOSSES, predict
 from .learning_rules.optimizers import StepLR, param_group
 from .learning_rules.spike_time_gradient import SpikeTimeGradient
 
 __all__ = ["Trainer", "atomic_write_bytes"]
-
-
-def atomic_write_bytes(path, data: bytes):
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _check_dataset(name, data, n_inputs, n_classes):
@@ -175,41 +157,14 @@ class Trainer:
     # ---- checkpoints --------------------------------------------------------------------
     def save(self, path):
         """Atomically write `path` (.npz: arrays) and `path`.json (epoch, history, RNG, states)."""
-        import io
-
-        arrays = {f"param/{l}/{k}": v for l, p in enumerate(self.net.params) for k, v in p.items()}
-        opt = self.optimizer.state_dict()
-        for slot, d in opt.pop("slots").items():
-            arrays.update({f"opt/{slot}/{k}": v for k, v in d.items()})
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        meta = {"epoch": self.epoch, "history": self.history, "optimizer": opt,
-                "rng": self.rng.bit_generator.state,
-                "bumping": self.bumping.state_dict() if self.bumping else None}
-        atomic_write_bytes(path, buf.getvalue())
-        atomic_write_bytes(str(path) + ".json", json.dumps(meta, indent=1, default=int).encode())
+        save_checkpoint(path, self.net.params, self.optimizer,
+                        {"epoch": self.epoch, "history": self.history, "rng": self.rng.bit_generator.state,
+                         "bumping": self.bumping.state_dict() if self.bumping else None})
 
     def load(self, path):
         """Restore everything `save` wrote (same network architecture required)."""
-        with np.load(path) as z:
-            arrays = {k: z[k] for k in z.files}
-        with open(str(path) + ".json") as f:
-            meta = json.load(f)
-        for l, p in enumerate(self.net.params):
-            for k in p:
-                key = f"param/{l}/{k}"
-                if key not in arrays or arrays[key].shape != p[k].shape:
-                    raise ValueError(f"checkpoint {path} does not match this network ({key})")
-                p[k][...] = arrays[key]
+        meta = load_checkpoint(path, self.net.params, self.optimizer)
         self.net.params_changed()
-        opt = dict(meta["optimizer"])
-        slots = {}
-        for k, v in arrays.items():
-            if k.startswith("opt/"):
-                _, slot, key = k.split("/", 2)
-                slots.setdefault(slot, {})[key] = v
-        opt["slots"] = {s: slots.get(s, {}) for s in ("m", "v", "vmax")}
-        self.optimizer.load_state_dict(opt)
         self.epoch, self.history = int(meta["epoch"]), meta["history"]
         self.rng.bit_generator.state = meta["rng"]
         if self.bumping is not None and meta["bumping"] is not None:

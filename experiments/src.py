@@ -21,10 +21,12 @@ struggle. Settings (every entry of DEFAULTS can be overridden):
 """
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
 
+from ..checkpoints import load_checkpoint, save_checkpoint
 from ..datasets import load_idx_dataset, rate_steps
 from ..learning_rules.bptt import BPTT
 from ..learning_rules.optimizers import Adam, StepLR
@@ -86,6 +88,11 @@ def build(dataset="mnist", seed=0, data_dir=None, n_train=None, n_test=None, **o
     return SRCTrainer(net, dataset, train, test, cfg, seed), cfg
 
 
+def _jsonable(value):
+    """A setting as it reads back from a checkpoint's JSON (tuples become lists)."""
+    return json.loads(json.dumps(value))
+
+
 class SRCTrainer:
     """Minibatch BPTT + Adam over epochs; `history` holds per-epoch metrics."""
 
@@ -133,15 +140,41 @@ class SRCTrainer:
             correct += int(np.sum(np.argmax(logits, axis=1) == y))
         return correct / len(self.test[1])
 
-    def fit(self, epochs, log=print):
-        for epoch in range(int(epochs)):
+    def fit(self, epochs, checkpoint=None, log=print):
+        """Train until `epochs` epochs are done in total (resumes from self.epoch, e.g. after `load`);
+        with `checkpoint` (a path) the state is saved after every epoch."""
+        while self.epoch < int(epochs):
             m = self.train_epoch()
-            m.update(epoch=len(self.history) + 1, test_acc=self.evaluate())
+            m.update(epoch=self.epoch, test_acc=self.evaluate())
             self.history.append(m)
             if log:
                 log(f"epoch {m['epoch']}: train loss {m['train_loss']:.4f} acc {m['train_acc']:.4f}, "
                     f"test acc {m['test_acc']:.4f} ({m['seconds']:.0f} s)")
+            if checkpoint:
+                self.save(checkpoint)
         return self.history
+
+    # ---- checkpoints (checkpoints.py: atomic, exact resume) -------------------------------
+    def save(self, path):
+        """Atomically write the parameters, Adam's state, the epoch, the history and the RNG state."""
+        save_checkpoint(path, self.net.params, self.opt,
+                        {"epoch": self.epoch, "history": self.history, "rng": self.rng.bit_generator.state,
+                         "config": {k: v for k, v in self.cfg.items() if k in DEFAULTS}})
+
+    def load(self, path):
+        """Restore a checkpoint of a network with the same architecture and settings; training then
+        continues exactly as if it had not stopped (same shuffles, same encoded spikes)."""
+        with open(str(path) + ".json") as f:
+            stored = json.load(f).get("config", {})
+        mine = {k: v for k, v in self.cfg.items() if k in DEFAULTS}
+        differ = {k: (stored[k], mine[k]) for k in stored if k in mine and _jsonable(mine[k]) != stored[k]}
+        if differ:
+            raise ValueError(f"checkpoint {path} was written with other settings (stored, this trainer): {differ}; "
+                             "build the trainer with the checkpoint's settings")
+        meta = load_checkpoint(path, self.net.params, self.opt)
+        self.epoch, self.history = int(meta["epoch"]), meta["history"]
+        self.rng.bit_generator.state = meta["rng"]
+        return self
 
 
 def single_cell(drive=0.35, steps=120, input_spikes=None, target="numpy"):

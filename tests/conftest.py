@@ -16,6 +16,14 @@ if os.path.isfile(os.path.join(_SHARED, "mnist", "t10k-labels-idx1-ubyte.gz")):
 
 
 @pytest.fixture
+def shared_data():
+    """The folder of the original MNIST/Fashion-MNIST .gz files (skips the test where there is none)."""
+    if "BRIAN2LEARN_SHARED_DATA" not in os.environ:
+        pytest.skip("original MNIST files not found (../shared/datasets or $BRIAN2LEARN_SHARED_DATA)")
+    return os.environ["BRIAN2LEARN_SHARED_DATA"]
+
+
+@pytest.fixture
 def load_benchmark():
     """load_benchmark(name): the module benchmarks/<name>.py (the scripts are not part of the package)."""
     return _load_benchmark

@@ -187,16 +187,11 @@ def test_deep_src_learns_mnist_subset():
     assert trainer.history[-1]["test_acc"] > 0.75
 
 
-def test_learning_rate_schedule_steps_per_epoch():
+def test_learning_rate_schedule_steps_per_epoch(shared_data):
     """schedule=(1, 0.5): epoch k trains at lr * 0.5**k; without a schedule the rate stays."""
-    import os
-    from pathlib import Path
-
     from brian2learn.experiments.src import build
 
-    shared = Path(os.environ.get("BRIAN2LEARN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
-    if not shared.is_dir():
-        pytest.skip("needs the shared MNIST files")
+    shared = shared_data
     scales = {}
     for schedule in (None, (1, 0.5)):
         trainer, _ = build("mnist", seed=0, data_dir=shared, n_train=64, n_test=64, hidden=16, steps=10,
@@ -208,3 +203,40 @@ def test_learning_rate_schedule_steps_per_epoch():
         scales[schedule] = seen
     assert scales[None] == [1.0, 1.0, 1.0]
     assert scales[(1, 0.5)] == [1.0, 0.5, 0.25]
+
+
+def test_checkpoint_resumes_exactly_and_refuses_other_settings(tmp_path, shared_data):
+    """Stopping after epoch 1 and resuming from the checkpoint in a fresh trainer gives the same
+    parameters, Adam state and accuracies as training 2 epochs straight (same shuffles, same rate-coded
+    spikes); a checkpoint of other settings or another architecture is refused with the reason."""
+    import json
+    import os
+
+    from brian2learn.experiments.src import build
+
+    def small(**kw):
+        return build("mnist", seed=4, data_dir=shared_data, n_train=96, n_test=32, hidden=12, steps=12,
+                     batch_size=32, lr=3e-3, schedule=(1, 0.5), **kw)[0]
+
+    a = small()
+    a.fit(2, log=None)
+    ckpt = str(tmp_path / "src.npz")
+    b = small()
+    b.fit(1, checkpoint=ckpt, log=None)
+    assert json.load(open(ckpt + ".json"))["epoch"] == 1
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")]   # written atomically
+    c = small().load(ckpt)
+    c.fit(2, log=None)
+    for pa, pc in zip(a.net.params, c.net.params):
+        for k in pa:
+            np.testing.assert_array_equal(pa[k], pc[k])
+    assert [h["test_acc"] for h in a.history] == [h["test_acc"] for h in c.history]
+    assert c.opt.t == a.opt.t and c.opt.scale == a.opt.scale == 0.5
+    assert not np.array_equal(a.net.params[0]["w"], small().net.params[0]["w"])   # training did change it
+    with pytest.raises(ValueError, match="other settings.*steps"):
+        build("mnist", seed=4, data_dir=shared_data, n_train=96, n_test=32, hidden=12, steps=20, batch_size=32,
+              lr=3e-3, schedule=(1, 0.5))[0].load(ckpt)
+    other = build("mnist", seed=4, data_dir=shared_data, n_train=96, n_test=32, hidden=12, steps=12, batch_size=32,
+                  lr=3e-3, schedule=(1, 0.5), depth=2)[0]
+    with pytest.raises(ValueError, match="other settings.*depth"):
+        other.load(ckpt)

@@ -1,0 +1,54 @@
+"""checkpoints.py: atomic writes, exact round trip, and a clear refusal of a mismatched network."""
+import os
+
+import numpy as np
+import pytest
+
+from brian2learn.checkpoints import atomic_write_bytes, load_checkpoint, save_checkpoint
+from brian2learn.learning_rules.optimizers import Adam
+
+
+def _params(n=3):
+    rng = np.random.default_rng(0)
+    return [{"w": rng.normal(size=(4, n)), "d": rng.uniform(size=(4, n))}, {"w": rng.normal(size=(n, 2))}]
+
+
+def test_round_trip_restores_parameters_optimiser_and_meta(tmp_path):
+    params, opt = _params(), Adam({"weights": 0.01, "delays": 0.002}, amsgrad=True)
+    opt.step(params, [{k: np.ones_like(v) for k, v in p.items()} for p in params])
+    path = str(tmp_path / "c.npz")
+    save_checkpoint(path, params, opt, {"epoch": 3, "rng": np.random.default_rng(1).bit_generator.state})
+    fresh, opt2 = _params(), Adam(0.5)
+    meta = load_checkpoint(path, fresh, opt2)
+    assert meta["epoch"] == 3 and "optimizer" not in meta
+    for p, q in zip(params, fresh):
+        for k in p:
+            np.testing.assert_array_equal(p[k], q[k])
+    assert opt2.state_dict()["t"] == 1 and opt2.base_lr == opt.base_lr
+    for slot in ("m", "v", "vmax"):
+        for k, v in opt.state_dict()["slots"][slot].items():
+            np.testing.assert_array_equal(v, opt2.state_dict()["slots"][slot][k])
+    assert sorted(os.listdir(tmp_path)) == ["c.npz", "c.npz.json"]   # no temporary file left
+
+
+def test_mismatched_network_is_refused_before_anything_changes(tmp_path):
+    path = str(tmp_path / "c.npz")
+    save_checkpoint(path, _params(3), Adam(0.01), {"epoch": 1})
+    other = _params(5)
+    before = [{k: v.copy() for k, v in p.items()} for p in other]
+    with pytest.raises(ValueError, match=r"param/0/w has shape \(4, 3\), the network's is \(4, 5\)"):
+        load_checkpoint(path, other, Adam(0.01))
+    for p, q in zip(before, other):
+        for k in p:
+            np.testing.assert_array_equal(p[k], q[k])    # untouched: no half-loaded network
+    with pytest.raises(ValueError, match=r"lacks \['param/0/x'\]"):     # a parameter the checkpoint lacks
+        load_checkpoint(path, [dict(_params(3)[0], x=np.zeros(1)), _params(3)[1]], Adam(0.01))
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    path = tmp_path / "f.bin"
+    atomic_write_bytes(path, b"old")
+    with pytest.raises(TypeError):
+        atomic_write_bytes(path, object())           # the write fails half-way
+    assert path.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["f.bin"]
