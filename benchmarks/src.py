@@ -4,6 +4,8 @@
     python benchmarks/src.py --cells mnist/1 --seeds 1 2 --epochs 12 --full-epochs 12 --steps 100 --schedule 3 0.5 \
         --add-seeds --update                            # more seeds for an entry run earlier (same settings)
     python benchmarks/src.py --timing --update          # Brian2 vs numpy forward, one batch
+    python benchmarks/src.py --cells mnist/4 --seeds 2 --epochs 12 ... --checkpoint-dir ~/src-ckpt
+                                                        # run again after a stop: resumes each seed
 
 Cells are "<dataset>/<depth>" with dataset in {mnist, fashion, nmnist-emulated, nmnist} and depth
 the number of hidden layers of --hidden SRC cells. Writes benchmarks/results/src.json =
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -37,24 +40,40 @@ KEY_STEPS = 100  # entries whose key names no "steps=" ran this many steps (the 
 
 def run_cell(cell, seed, args, on_epoch=lambda run: None):
     """Train one seed; `on_epoch(run so far)` after every epoch (the benchmark writes it, so a stopped
-    run keeps its finished epochs)."""
+    run keeps its finished epochs). With --checkpoint-dir the trainer is saved after every epoch and a
+    run started again with the same settings resumes from its last checkpoint (exactly: same data
+    order and spikes), its finished epochs counted as if it had not stopped."""
     dataset, depth = cell.split("/")
     trainer, cfg = build(dataset, seed=seed, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
                          depth=int(depth), hidden=args.hidden, steps=args.steps, lr=args.lr,
                          gradient=args.gradient, batch_size=args.batch_size,
                          schedule=tuple(args.schedule) if args.schedule else None)
-    secs, curve = [], {}
-    for e in range(args.epochs):
-        row = trainer.train_epoch()
-        acc = trainer.evaluate()
-        secs.append(row["seconds"])
-        curve[e + 1] = acc
-        print(f"  {cell} seed {seed} epoch {e + 1}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} "
-              f"test {acc:.4f} ({row['seconds']:.0f} s)", flush=True)
-        run = dict(seed=seed, test_acc=acc, curve=dict(curve), secs=list(secs), n_train=cfg["n_train"],
-                   n_test=cfg["n_test"], epochs_done=e + 1, command=command(__file__, args.argv))
+    ckpt = checkpoint_path(cell, seed, args, cfg)
+    if ckpt and os.path.exists(ckpt):
+        trainer.load(ckpt)
+        print(f"  {cell} seed {seed}: resumed from {ckpt} after epoch {trainer.epoch}", flush=True)
+    run = None
+    while trainer.epoch < args.epochs:
+        trainer.fit(trainer.epoch + 1, checkpoint=ckpt, log=None)
+        h = trainer.history[-1]
+        print(f"  {cell} seed {seed} epoch {h['epoch']}: train loss {h['train_loss']:.4f} acc {h['train_acc']:.4f} "
+              f"test {h['test_acc']:.4f} ({h['seconds']:.0f} s)", flush=True)
+        run = dict(seed=seed, test_acc=h["test_acc"], curve={r["epoch"]: r["test_acc"] for r in trainer.history},
+                   secs=[r["seconds"] for r in trainer.history], n_train=cfg["n_train"], n_test=cfg["n_test"],
+                   epochs_done=trainer.epoch, command=command(__file__, args.argv))
         on_epoch(run)
+    if run is None:
+        raise SystemExit(f"{cell} seed {seed}: the checkpoint {ckpt} already holds {trainer.epoch} epochs "
+                         f"(>= --epochs {args.epochs}); ask for more epochs or remove it")
     return run
+
+
+def checkpoint_path(cell, seed, args, cfg):
+    """--checkpoint-dir/<cell key>-seed<N>-train<n>.npz (None without --checkpoint-dir)."""
+    if not args.checkpoint_dir:
+        return None
+    name = re.sub(r"[^A-Za-z0-9.=-]+", "_", cell_key(cell, args))
+    return os.path.join(args.checkpoint_dir, f"{name}-seed{seed}-train{cfg['n_train']}.npz")
 
 
 def cell_key(cell, args):
@@ -153,6 +172,8 @@ def main(argv=None):
                         "write their entry after every epoch)")
     p.add_argument("--add-seeds", action="store_true",
                    help="add these seeds to the cell's entry from an earlier run with the same settings and epochs")
+    p.add_argument("--checkpoint-dir", default=None,
+                   help="save each seed's trainer after every epoch there, and resume a stopped seed from it")
     p.add_argument("--timing", action="store_true", help="only time the Brian2 and numpy forward passes")
     p.add_argument("--timing-note", default="measured under load from parallel jobs (2 shared cores)")
     args = p.parse_args(argv)
