@@ -2,6 +2,7 @@
 
     python benchmarks/smooth_mnist.py --epochs 1 --seeds 0 --data-dir /work/shared/datasets
     python benchmarks/smooth_mnist.py --epochs 1 --n-train 10000 --simulator replay ...   # labelled partial
+    python benchmarks/smooth_mnist.py --epochs 100 ... --checkpoint-dir ~/smooth-ckpt     # run again to resume
 
 Writes benchmarks/results/smooth_mnist.json with "test_acc_ordinary_mean", "test_acc_ordinary_std",
 "test_acc_with_pseudo_mean", "silent_fraction_before", "silent_fraction_after" (fraction of hidden
@@ -10,11 +11,14 @@ neurons that fire on no test image), "hidden_spikes_per_neuron" (per test image,
 "epochs", "seeds", "epoch_seconds" (wall-clock of each training epoch, with its split into the
 Brian2 run, the event replay, the backward pass and the update), "machine", "command", and
 "partial" when fewer than the reference 100 epochs, 60,000 training images or 10,000 test images
-were used.
+were used. The file is written after every epoch. A `--speed-only` run (e.g. one epoch with the other
+simulator) goes under "speed": {"<simulator>": {"epoch_seconds", "epoch_seconds_split",
+"acc_after_1_epoch", ...}} and leaves the accuracy entries alone; a training run keeps "speed".
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -29,15 +33,22 @@ from brian2learn.experiments.smooth_gradients import SmoothMNIST, mnist_data  # 
 REFERENCE_EPOCHS = 100
 
 
-def run_seed(seed, args, train, test, log):
+def run_seed(seed, args, train, test, log, on_epoch=lambda before, rows: None):
+    """(before, rows): the test metrics before training and after each epoch. With --checkpoint-dir
+    the experiment is saved after every epoch and a stopped seed resumes from its last checkpoint."""
     xs, ys = train
     n_batches = int(np.ceil(len(xs) / args.batch_size))
     exp = SmoothMNIST(seed=seed, simulator=args.simulator, n_batches_per_epoch=n_batches,
                       batch_size=args.batch_size, batch_copies=args.batch_copies, dt=args.dt)
-    before = exp.evaluate(*test)
-    log(f"seed {seed} before: {before}")
-    rows = []
-    for epoch in range(args.epochs):
+    ckpt = (os.path.join(args.checkpoint_dir, f"smooth_mnist-seed{seed}-train{len(xs)}-test{len(test[0])}.npz")
+            if args.checkpoint_dir else None)
+    if ckpt and os.path.exists(ckpt):
+        exp.load(ckpt)
+        log(f"seed {seed}: resumed from {ckpt} after epoch {exp.epoch}")
+    else:
+        exp.history.append(dict(epoch=0, **exp.evaluate(*test)))
+        log(f"seed {seed} before: {exp.history[0]}")
+    while exp.epoch < args.epochs:
         exp.timings = dict.fromkeys(exp.timings, 0.0)
         t0 = time.perf_counter()
         loss = exp.train_epoch(xs, ys, progress=lambda b, l: log(f"  batch {b + 1}/{n_batches} loss {l:.4f}")
@@ -45,9 +56,12 @@ def run_seed(seed, args, train, test, log):
         secs = time.perf_counter() - t0
         split = dict(exp.timings)
         ev = exp.evaluate(*test)
-        rows.append(dict(epoch=epoch + 1, train_loss=loss, epoch_seconds=secs, split=split, **ev))
-        log(f"seed {seed} epoch {epoch + 1}: {secs:.1f} s {split} train loss {loss:.4f} test {ev}")
-    return before, rows
+        exp.history.append(dict(epoch=exp.epoch, train_loss=loss, epoch_seconds=secs, split=split, **ev))
+        log(f"seed {seed} epoch {exp.epoch}: {secs:.1f} s {split} train loss {loss:.4f} test {ev}")
+        if ckpt:
+            exp.save(ckpt)
+        on_epoch(exp.history[0], exp.history[1:])
+    return exp.history[0], exp.history[1:]
 
 
 def main(argv=None):
@@ -63,6 +77,11 @@ def main(argv=None):
     p.add_argument("--data-dir", default=None)
     p.add_argument("--timing-note", default=None, help="e.g. 'measured under load from parallel jobs'")
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "smooth_mnist.json"))
+    p.add_argument("--speed-only", action="store_true",
+                   help="write this run only under the file's \"speed\" entry (per simulator), keeping the "
+                        "accuracy results of a longer run")
+    p.add_argument("--checkpoint-dir", default=None,
+                   help="save each seed after every epoch there, and resume a stopped seed from it")
     args = p.parse_args(argv)
 
     def log(msg):
@@ -71,46 +90,75 @@ def main(argv=None):
     train, test = mnist_data(args.data_dir, args.n_train, args.n_test)
     log(f"{len(train[0])} train / {len(test[0])} test images, simulator {args.simulator}, dt {args.dt} ms, "
         f"{args.batch_copies} copies per Brian2 run")
-    results = [run_seed(s, args, train, test, log) for s in args.seeds]
-    last = [rows[-1] for _, rows in results]
-    first = [rows[0] for _, rows in results]
+    def write(results):
+        out = summarise(results, args, argv, train, test)
+        stored = {}
+        if os.path.exists(args.out):
+            with open(args.out) as f:
+                stored = json.load(f)
+        if args.speed_only:   # only the "speed" entry of this simulator changes
+            keep = ("epoch_seconds", "epoch_seconds_split", "acc_after_1_epoch", "acc_after_1_epoch_ordinary",
+                    "epochs", "seeds", "n_train", "n_test", "batch_size", "dt_ms", "command", "machine",
+                    "timing_note", "partial")
+            speed = {**stored.get("speed", {}), args.simulator: {k: out[k] for k in keep if k in out}}
+            write_results(args.out, {"speed": speed}, update=True)
+        else:                 # a training run replaces the accuracy entries and keeps the speed runs
+            write_results(args.out, {**out, **({"speed": stored["speed"]} if "speed" in stored else {})},
+                          update=False)
+
+    done = []
+    for seed in args.seeds:
+        before, rows = run_seed(seed, args, train, test, log,
+                                on_epoch=lambda before, rows: write(done + [(seed, before, rows)]))
+        done.append((seed, before, rows))
+    write(done)
+    log(f"wrote {args.out}")
+
+
+def summarise(results, args, argv, train, test):
+    """The results file from the seeds run so far [(seed, before, rows)], the last one possibly
+    unfinished (then labelled partial)."""
+    last = [rows[-1] for _, _, rows in results]
+    first = [rows[0] for _, _, rows in results]
+    epochs = min(len(rows) for _, _, rows in results)
     acc_ord = np.array([r["acc_ordinary"] for r in last])
     out = {
         "test_acc_ordinary_mean": float(acc_ord.mean()),
         "test_acc_ordinary_std": float(acc_ord.std()),
         "test_acc_with_pseudo_mean": float(np.mean([r["acc_with_pseudo"] for r in last])),
-        "silent_fraction_before": float(np.mean([b["silent_fraction"] for b, _ in results])),
+        "silent_fraction_before": float(np.mean([b["silent_fraction"] for _, b, _ in results])),
         "silent_fraction_after": float(np.mean([r["silent_fraction"] for r in last])),
         "hidden_spikes_per_neuron": float(np.mean([r["hidden_spikes_per_neuron"] for r in last])),
         "acc_after_1_epoch": float(np.mean([r["acc_with_pseudo"] for r in first])),
         "acc_after_1_epoch_ordinary": float(np.mean([r["acc_ordinary"] for r in first])),
-        "epochs": args.epochs,
-        "seeds": list(args.seeds),
+        "epochs": epochs,
+        "seeds": [s for s, _, _ in results],
         "n_train": len(train[0]),
         "n_test": len(test[0]),
         "simulator": args.simulator,
         "dt_ms": args.dt,
         "batch_size": args.batch_size,
         "batch_copies_per_brian2_run": args.batch_copies,
-        "epoch_seconds": [r["epoch_seconds"] for _, rows in results for r in rows],
-        "epoch_seconds_split": [r["split"] for _, rows in results for r in rows],
-        "per_seed": [{"seed": s, "before": b, "epochs": rows} for s, (b, rows) in zip(args.seeds, results)],
+        "epoch_seconds": [r["epoch_seconds"] for _, _, rows in results for r in rows],
+        "epoch_seconds_split": [r["split"] for _, _, rows in results for r in rows],
+        "per_seed": [{"seed": s, "before": b, "epochs": rows} for s, b, rows in results],
         "machine": machine(),
         "command": command(__file__, argv),
     }
     partial = []
-    if args.epochs < REFERENCE_EPOCHS:
-        partial.append(f"{args.epochs} epoch(s) of the reference {REFERENCE_EPOCHS}")
+    if epochs < args.epochs:
+        partial.append(f"in progress or stopped at epoch {epochs} of the {args.epochs} asked for")
+    if epochs < REFERENCE_EPOCHS:
+        partial.append(f"{epochs} epoch(s) of the reference {REFERENCE_EPOCHS}")
     if len(train[0]) < 60000 or len(test[0]) < 10000:
         partial.append(f"{len(train[0])} train / {len(test[0])} test images")
-    if len(args.seeds) < 2:
-        partial.append(f"{len(args.seeds)} seed")
+    if len(results) < 2:
+        partial.append(f"{len(results)} seed")
     if partial:
         out["partial"] = "; ".join(partial)
     if args.timing_note:
         out["timing_note"] = args.timing_note
-    write_results(args.out, out, update=False)
-    log(f"wrote {args.out}")
+    return out
 
 
 if __name__ == "__main__":

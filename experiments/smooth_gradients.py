@@ -31,11 +31,13 @@ T) give gradients that add and remove spikes and reach silent neurons.
 """
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
 from brian2 import ms
 
+from ..checkpoints import load_checkpoint, save_checkpoint
 from ..datasets import load_idx_dataset
 from ..learning_rules.optimizers import SGD, AdaBelief, ExponentialLR
 from ..learning_rules.smooth_gradient import QIFSmoothGradient, SmoothGradient, smooth_mnist_loss
@@ -297,6 +299,8 @@ class SmoothMNIST:
         self.opt = AdaBelief(cfg["lr"])
         self.schedule = ExponentialLR(self.opt, cfg["tau_lr_epochs"] * n_batches_per_epoch)
         self.rng = np.random.default_rng(seed)
+        self.epoch = 0
+        self.history = []   # per-epoch metrics, kept by whoever trains (the benchmark), saved in checkpoints
         self.timings = {"brian2": 0.0, "replay": 0.0, "backward": 0.0, "update": 0.0}
 
     def _trace(self, x):
@@ -335,7 +339,30 @@ class SmoothMNIST:
             losses.append(self.step(x[idx], y[idx])[0])
             if progress:
                 progress(i // bs, losses[-1])
+        self.epoch += 1
         return float(np.mean(losses))
+
+    # ---- checkpoints (checkpoints.py: atomic, exact resume) -------------------------------
+    def save(self, path):
+        """Atomically write the weights and initial phases, AdaBelief's state, the learning-rate decay,
+        the epoch, the history and the RNG state (`load` then continues exactly)."""
+        save_checkpoint(path, self.net.params, self.opt,
+                        {"epoch": self.epoch, "history": self.history, "lr_decay_steps": self.schedule.n,
+                         "rng": self.rng.bit_generator.state, "config": self.cfg})
+
+    def load(self, path):
+        """Restore a checkpoint written by `save` for the same settings (else ValueError)."""
+        with open(str(path) + ".json") as f:
+            stored = json.load(f).get("config", {})
+        differ = {k: (v, self.cfg.get(k)) for k, v in stored.items() if self.cfg.get(k) != v}
+        if differ:
+            raise ValueError(f"checkpoint {path} was written with other settings (stored, this experiment): "
+                             f"{differ}; create SmoothMNIST with the checkpoint's settings")
+        meta = load_checkpoint(path, self.net.params, self.opt)
+        self.schedule.n = int(meta["lr_decay_steps"])
+        self.epoch, self.history = int(meta["epoch"]), meta["history"]
+        self.rng.bit_generator.state = meta["rng"]
+        return self
 
     def evaluate(self, x, y, chunk=1000):
         """Accuracy with ordinary spikes only (silent outputs at T) and with pseudospikes, loss, hidden
