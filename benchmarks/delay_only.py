@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -47,25 +48,46 @@ SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "s
 
 def run_cell(cell, seed, args, on_epoch=lambda run: None):
     """Train one seed; `on_epoch(run so far)` after every epoch (the benchmark writes it, so a stopped
-    run keeps its finished epochs)."""
+    run keeps its finished epochs). With --checkpoint-dir the trainer is saved after every epoch and
+    a run started again with the same settings resumes the seed from its last checkpoint."""
     dataset, training, weights = cell.split("/")
     trainer, cfg = build(dataset, training, weights, seed=seed, data_dir=args.data_dir, n_train=args.n_train,
                          n_test=args.n_test, progress=False, hidden=args.hidden, in_simulation=args.in_simulation,
                          schedule=tuple(args.schedule) if args.schedule else None, **args.set)
     settings = {k: cfg[k] for k in (weights, "d_max", "delay_init", "lr", "lr_weights", "dt", "duration", "loss")}
-    secs, curve = [], {}
-    for e in range(args.epochs):
-        row = trainer.train_epoch()
-        secs.append(row["epoch_seconds"] / len(trainer.train[0]))
-        acc, _, _ = trainer.evaluate()
-        curve[e + 1] = acc
-        print(f"  {cell} seed {seed} epoch {e + 1}: train {row['train_acc']:.4f} test {acc:.4f} "
+    n_train = len(trainer.train[0])
+    ckpt = None
+    if args.checkpoint_dir:
+        name = re.sub(r"[^A-Za-z0-9.=@,-]+", "_", cell_key(cell, args))
+        ckpt = os.path.join(args.checkpoint_dir, f"{name}-seed{seed}-train{n_train}.npz")
+        if os.path.exists(ckpt):
+            trainer.load(ckpt)
+            print(f"  {cell} seed {seed}: resumed from {ckpt} after epoch {trainer.epoch}", flush=True)
+    run = None
+    while trainer.epoch < args.epochs:
+        trainer.fit(trainer.epoch + 1, checkpoint=ckpt, log=None)
+        row = trainer.history[-1]
+        print(f"  {cell} seed {seed} epoch {row['epoch']}: train {row['train_acc']:.4f} test {row['test_acc']:.4f} "
               f"({row['epoch_seconds']:.0f} s)", flush=True)
-        run = dict(seed=seed, test_acc=acc, curve=dict(curve), sec_per_sample=list(secs),
-                   n_trainable=cfg["n_trainable"], n_train=len(trainer.train[0]), n_test=len(trainer.test[0]),
-                   epochs_done=e + 1, settings=settings)
+        run = dict(seed=seed, test_acc=row["test_acc"], curve={r["epoch"]: r["test_acc"] for r in trainer.history},
+                   sec_per_sample=[r["epoch_seconds"] / n_train for r in trainer.history],
+                   n_trainable=cfg["n_trainable"], n_train=n_train, n_test=len(trainer.test[0]),
+                   epochs_done=trainer.epoch, settings=settings)
         on_epoch(run)
+    if run is None:
+        raise SystemExit(f"{cell} seed {seed}: the checkpoint {ckpt} already holds {trainer.epoch} epochs "
+                         f"(>= --epochs {args.epochs}); ask for more epochs or remove it")
     return run
+
+
+def cell_key(cell, args):
+    """'<cell>[@784-H-10][ schedule=SxG][ KEY=JSON ...]': runs with other settings never overwrite each other."""
+    key = cell if args.hidden == 350 else f"{cell}@784-{args.hidden}-10"
+    if args.schedule:
+        key += f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}"
+    for name, value in args.set.items():
+        key += f" {name}={json.dumps(value, separators=(',', ':'))}"
+    return key
 
 
 def cell_entry(cell, runs, args, argv):
@@ -104,6 +126,8 @@ def main(argv=None):
                         "(stored under '<cell> KEY=JSON ...')")
     p.add_argument("--in-simulation", action="store_true",
                    help="train with in_simulation.InSimulationTrainer (cpp_standalone, one run per epoch)")
+    p.add_argument("--checkpoint-dir", default=None,
+                   help="save each seed's trainer after every epoch there, and resume a stopped seed from it")
     p.add_argument("--timing", action="store_true",
                    help="write only the epoch_seconds of delays/normal cells (run alone on an idle machine), "
                         "not their accuracy")
@@ -124,11 +148,7 @@ def main(argv=None):
             p.error(f"bad cell {cell!r}: use <{'|'.join(DATASETS)}>/<{'|'.join(TRAINING)}>/<{'|'.join(WEIGHTS)}>")
     results = {}
     for cell in args.cells:
-        key = cell if args.hidden == 350 else f"{cell}@784-{args.hidden}-10"
-        if args.schedule:
-            key += f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}"
-        for name, value in args.set.items():
-            key += f" {name}={json.dumps(value, separators=(',', ':'))}"
+        key = cell_key(cell, args)
 
         def progress(runs):
             if not args.timing:
