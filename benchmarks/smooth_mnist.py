@@ -13,7 +13,8 @@ Brian2 run, the event replay, the backward pass and the update), "machine", "com
 "partial" when fewer than the reference 100 epochs, 60,000 training images or 10,000 test images
 were used. The file is written after every epoch. A `--speed-only` run (e.g. one epoch with the other
 simulator) goes under "speed": {"<simulator>": {"epoch_seconds", "epoch_seconds_split",
-"acc_after_1_epoch", ...}} and leaves the accuracy entries alone; a training run keeps "speed".
+"acc_after_1_epoch", ...}} and leaves the accuracy entries alone; a training run keeps "speed" and
+moves the result of an earlier run to "earlier_runs" (nothing measured is dropped).
 """
 from __future__ import annotations
 
@@ -90,6 +91,8 @@ def main(argv=None):
     train, test = mnist_data(args.data_dir, args.n_train, args.n_test)
     log(f"{len(train[0])} train / {len(test[0])} test images, simulator {args.simulator}, dt {args.dt} ms, "
         f"{args.batch_copies} copies per Brian2 run")
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+
     def write(results):
         out = summarise(results, args, argv, train, test)
         stored = {}
@@ -102,9 +105,14 @@ def main(argv=None):
                     "timing_note", "partial")
             speed = {**stored.get("speed", {}), args.simulator: {k: out[k] for k in keep if k in out}}
             write_results(args.out, {"speed": speed}, update=True)
-        else:                 # a training run replaces the accuracy entries and keeps the speed runs
-            write_results(args.out, {**out, **({"speed": stored["speed"]} if "speed" in stored else {})},
-                          update=False)
+        else:   # a training run replaces the accuracy entries, keeps the speed runs and moves the result
+                # of another run (another command or start) to "earlier_runs", so no measured run is lost
+            out["run_started"] = started
+            kept = {k: stored[k] for k in ("speed", "earlier_runs") if k in stored}
+            previous = {k: v for k, v in stored.items() if k not in ("speed", "earlier_runs")}
+            if previous and (previous.get("command"), previous.get("run_started")) != (out["command"], started):
+                kept["earlier_runs"] = kept.get("earlier_runs", []) + [previous]
+            write_results(args.out, {**out, **kept}, update=False)
 
     done = []
     for seed in args.seeds:
