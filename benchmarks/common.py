@@ -82,3 +82,25 @@ def run_seeds(cell, seeds, run_cell, args, on_progress=None):
         print(f"{cell} seed {seed}: test acc {runs[-1]['test_acc']:.4f} ({time.perf_counter() - t0:.0f} s)",
               flush=True)
     return runs
+
+
+def resumable_epochs(trainer, label, key, seed, n_train, args):
+    """Train `trainer` (anything with epoch, history, fit(epochs, checkpoint=, log=), load) one epoch
+    at a time up to args.epochs, yielding its history row after each epoch. With args.checkpoint_dir
+    it is saved after every epoch to <dir>/<key>-seed<N>-train<n>.npz, and a run started again with
+    the same settings first resumes from that checkpoint (exactly: same data order and draws)."""
+    import re
+
+    ckpt = None
+    if getattr(args, "checkpoint_dir", None):
+        name = re.sub(r"[^A-Za-z0-9.=@,-]+", "_", key)
+        ckpt = os.path.join(args.checkpoint_dir, f"{name}-seed{seed}-train{n_train}.npz")
+        if os.path.exists(ckpt):
+            trainer.load(ckpt)
+            print(f"  {label} seed {seed}: resumed from {ckpt} after epoch {trainer.epoch}", flush=True)
+    if trainer.epoch >= args.epochs:
+        raise SystemExit(f"{label} seed {seed}: the checkpoint {ckpt} already holds {trainer.epoch} epochs "
+                         f"(>= --epochs {args.epochs}); ask for more epochs or remove it")
+    while trainer.epoch < args.epochs:
+        trainer.fit(trainer.epoch + 1, checkpoint=ckpt, log=None)
+        yield trainer.history[-1]

@@ -30,13 +30,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, partial_label, run_seeds, write_results  # noqa: E402
+from common import command, machine, partial_label, resumable_epochs, run_seeds, write_results  # noqa: E402
 
 from brian2learn.experiments.delay_only import DEFAULTS, TRAINING, WEIGHTS, build  # noqa: E402
 
@@ -56,17 +55,7 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
                          schedule=tuple(args.schedule) if args.schedule else None, **args.set)
     settings = {k: cfg[k] for k in (weights, "d_max", "delay_init", "lr", "lr_weights", "dt", "duration", "loss")}
     n_train = len(trainer.train[0])
-    ckpt = None
-    if args.checkpoint_dir:
-        name = re.sub(r"[^A-Za-z0-9.=@,-]+", "_", cell_key(cell, args))
-        ckpt = os.path.join(args.checkpoint_dir, f"{name}-seed{seed}-train{n_train}.npz")
-        if os.path.exists(ckpt):
-            trainer.load(ckpt)
-            print(f"  {cell} seed {seed}: resumed from {ckpt} after epoch {trainer.epoch}", flush=True)
-    run = None
-    while trainer.epoch < args.epochs:
-        trainer.fit(trainer.epoch + 1, checkpoint=ckpt, log=None)
-        row = trainer.history[-1]
+    for row in resumable_epochs(trainer, cell, cell_key(cell, args), seed, n_train, args):
         print(f"  {cell} seed {seed} epoch {row['epoch']}: train {row['train_acc']:.4f} test {row['test_acc']:.4f} "
               f"({row['epoch_seconds']:.0f} s)", flush=True)
         run = dict(seed=seed, test_acc=row["test_acc"], curve={r["epoch"]: r["test_acc"] for r in trainer.history},
@@ -74,9 +63,6 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
                    n_trainable=cfg["n_trainable"], n_train=n_train, n_test=len(trainer.test[0]),
                    epochs_done=trainer.epoch, settings=settings)
         on_epoch(run)
-    if run is None:
-        raise SystemExit(f"{cell} seed {seed}: the checkpoint {ckpt} already holds {trainer.epoch} epochs "
-                         f"(>= --epochs {args.epochs}); ask for more epochs or remove it")
     return run
 
 

@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, partial_label, run_seeds, write_results  # noqa: E402
+from common import command, machine, partial_label, resumable_epochs, run_seeds, write_results  # noqa: E402
 
 from brian2learn.experiments.src import DATASETS, build, encode  # noqa: E402
 
@@ -48,32 +47,14 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
                          depth=int(depth), hidden=args.hidden, steps=args.steps, lr=args.lr,
                          gradient=args.gradient, batch_size=args.batch_size,
                          schedule=tuple(args.schedule) if args.schedule else None)
-    ckpt = checkpoint_path(cell, seed, args, cfg)
-    if ckpt and os.path.exists(ckpt):
-        trainer.load(ckpt)
-        print(f"  {cell} seed {seed}: resumed from {ckpt} after epoch {trainer.epoch}", flush=True)
-    run = None
-    while trainer.epoch < args.epochs:
-        trainer.fit(trainer.epoch + 1, checkpoint=ckpt, log=None)
-        h = trainer.history[-1]
+    for h in resumable_epochs(trainer, cell, cell_key(cell, args), seed, cfg["n_train"], args):
         print(f"  {cell} seed {seed} epoch {h['epoch']}: train loss {h['train_loss']:.4f} acc {h['train_acc']:.4f} "
               f"test {h['test_acc']:.4f} ({h['seconds']:.0f} s)", flush=True)
         run = dict(seed=seed, test_acc=h["test_acc"], curve={r["epoch"]: r["test_acc"] for r in trainer.history},
                    secs=[r["seconds"] for r in trainer.history], n_train=cfg["n_train"], n_test=cfg["n_test"],
                    epochs_done=trainer.epoch, command=command(__file__, args.argv))
         on_epoch(run)
-    if run is None:
-        raise SystemExit(f"{cell} seed {seed}: the checkpoint {ckpt} already holds {trainer.epoch} epochs "
-                         f"(>= --epochs {args.epochs}); ask for more epochs or remove it")
     return run
-
-
-def checkpoint_path(cell, seed, args, cfg):
-    """--checkpoint-dir/<cell key>-seed<N>-train<n>.npz (None without --checkpoint-dir)."""
-    if not args.checkpoint_dir:
-        return None
-    name = re.sub(r"[^A-Za-z0-9.=-]+", "_", cell_key(cell, args))
-    return os.path.join(args.checkpoint_dir, f"{name}-seed{seed}-train{cfg['n_train']}.npz")
 
 
 def cell_key(cell, args):
