@@ -27,14 +27,21 @@ def command(script, argv=None):
 def write_results(path, new, update):
     """Write `new` to path atomically; with update, merge into what is there (under a file lock).
 
-    "epoch_seconds*" dict entries are merged key by key (one timing per device/network)."""
+    `new` may be a function of the stored results (a dict, empty when there is no file) that returns
+    the entries to write: it runs under the lock, so processes that add to the same entry do not
+    overwrite each other. "epoch_seconds*" dict entries are merged key by key (one timing per
+    device/network)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         results = {}
-        if update and os.path.exists(path):
+        if (update or callable(new)) and os.path.exists(path):
             with open(path) as f:
                 results = json.load(f)
+        if callable(new):
+            new = new(results)
+            if not update:
+                results = {}
         for key, value in new.items():
             if key.startswith("epoch_seconds") and isinstance(results.get(key), dict) and isinstance(value, dict):
                 results[key] = {**results[key], **value}

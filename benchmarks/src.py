@@ -63,24 +63,33 @@ def cell_key(cell, args):
             + (f" steps={args.steps}" if args.steps != KEY_STEPS else ""))
 
 
-def earlier_seeds(cell, args):
-    """--add-seeds: the finished seeds of this cell's entry in the results file, when it has the same
-    settings and epochs (else an error: the runs would not be comparable)."""
+def check_add_seeds(cell, args):
+    """--add-seeds: refuse to add to an entry run with other settings or another number of epochs
+    (the runs would not be comparable)."""
     if not (args.add_seeds and os.path.exists(args.out)):
-        return []
+        return
     with open(args.out) as f:
         entry = json.load(f).get(cell_key(cell, args))
     if entry is None:
-        return []
+        return
     mine = dict(steps=args.steps, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size, gradient=args.gradient,
                 schedule=list(args.schedule) if args.schedule else None)
     differ = {k: (entry.get(k), v) for k, v in mine.items() if entry.get(k) != v}
-    if differ or entry["epochs"] != args.epochs:
+    asked = entry.get("epochs_asked", entry["epochs"])
+    if differ or asked != args.epochs:
         raise SystemExit(f"--add-seeds: the entry {cell_key(cell, args)!r} has other settings {differ} or "
-                         f"epochs ({entry['epochs']} vs {args.epochs}); run it again with the same ones")
+                         f"epochs ({asked} vs {args.epochs}); run it again with the same ones")
+
+
+def stored_seeds(cell, args, stored):
+    """--add-seeds: the seeds of this cell's entry in the stored results that this run does not train
+    (finished, or in progress in another process: each counts with the epochs it has)."""
+    entry = stored.get(cell_key(cell, args)) if args.add_seeds else None
+    if entry is None:
+        return []
     return [dict(seed=int(seed), test_acc=r["test_acc"], curve=r["test_acc_per_epoch"], secs=[],
-                 n_train=entry["n_train"], n_test=entry["n_test"], epochs_done=entry["epochs"],
-                 command=r.get("command", entry["command"]))
+                 n_train=entry["n_train"], n_test=entry["n_test"],
+                 epochs_done=max(int(e) for e in r["test_acc_per_epoch"]), command=r.get("command", entry["command"]))
             for seed, r in entry["per_seed"].items() if int(seed) not in args.seeds]
 
 
@@ -93,7 +102,8 @@ def cell_results(cell, runs, args, argv):
     done, partial = partial_label(runs, args, FULL_TRAIN)
     key = cell_key(cell, args)
     return {key: {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()),
-                  "seeds": [r["seed"] for r in runs], "epochs": done, "steps": args.steps, "hidden": args.hidden,
+                  "seeds": [r["seed"] for r in runs], "epochs": done, "epochs_asked": args.epochs,
+                  "steps": args.steps, "hidden": args.hidden,
                   "lr": args.lr, "schedule": list(args.schedule) if args.schedule else None,
                   "batch_size": args.batch_size, "gradient": args.gradient,
                   "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
@@ -152,7 +162,8 @@ def main(argv=None):
                    help="merge a --timing run into an existing results file (training runs always merge: they "
                         "write their entry after every epoch)")
     p.add_argument("--add-seeds", action="store_true",
-                   help="add these seeds to the cell's entry from an earlier run with the same settings and epochs")
+                   help="add these seeds to the cell's entry from an earlier run with the same settings and epochs "
+                        "(several processes may add seeds to one entry at once)")
     p.add_argument("--checkpoint-dir", default=None,
                    help="save each seed's trainer after every epoch there, and resume a stopped seed from it")
     p.add_argument("--timing", action="store_true", help="only time the Brian2 and numpy forward passes")
@@ -168,10 +179,15 @@ def main(argv=None):
             p.error(f"bad cell {cell!r}: use <{'|'.join(DATASETS)}>/<hidden layers >= 1>")
     results = {}
     for cell in args.cells:
-        earlier = earlier_seeds(cell, args)
-        runs = run_seeds(cell, args.seeds, run_cell, args, on_progress=lambda runs: write_results(
-            args.out, cell_results(cell, earlier + runs, args, argv), update=True))
-        results = write_results(args.out, cell_results(cell, earlier + runs, args, argv), update=True)
+        check_add_seeds(cell, args)
+
+        def entries(runs, cell=cell):   # merged with the stored seeds under the file lock
+            return lambda stored: cell_results(cell, sorted(stored_seeds(cell, args, stored) + runs,
+                                                            key=lambda r: r["seed"]), args, argv)
+
+        runs = run_seeds(cell, args.seeds, run_cell, args,
+                         on_progress=lambda runs: write_results(args.out, entries(runs), update=True))
+        results = write_results(args.out, entries(runs), update=True)
     print({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v) for k, v in results.items()})
 
 
