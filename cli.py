@@ -6,6 +6,9 @@
     python -m brian2learn train delay_only --dataset mnist --training delays --weights ternary \
         --in-simulation [options]                       delay-only MNIST / Fashion-MNIST (the rule in
                                                         generated code: one compiled run per epoch)
+    python -m brian2learn train src --dataset mnist --depth 2 --steps 100 --schedule 3 0.5 [options]
+                                                        spiking recurrent cells trained by BPTT
+Every `train` writes a checkpoint after each epoch to --out/checkpoint.npz; --resume continues it.
 """
 from __future__ import annotations
 
@@ -78,6 +81,8 @@ def _build(args):
         return trainer, f"Yin-Yang {args.config}", {"config": args.config}
     from .experiments import delay_only
 
+    if args.dataset not in ("mnist", "fashion"):
+        raise SystemExit(f"--dataset {args.dataset}: delay_only trains on mnist or fashion")
     overrides = {k: v for k, v in dict(hidden=args.hidden, batch_size=args.batch_size).items() if v is not None}
     trainer, cfg = delay_only.build(args.dataset, args.training, args.weights, data_dir=args.data_dir,
                                     device=args.device, in_simulation=args.in_simulation,
@@ -90,6 +95,8 @@ def _build(args):
 def cmd_train(args):
     args.out = args.out or os.path.join("output", args.experiment)
     os.makedirs(args.out, exist_ok=True)
+    if args.experiment == "src":
+        return cmd_train_src(args)
     trainer, title, entries = _build(args)
     net = trainer.net
     ckpt = os.path.join(args.out, "checkpoint.npz")
@@ -114,6 +121,57 @@ def cmd_train(args):
     print(f"final test accuracy {acc:.4f}; figure {fig}; results {os.path.join(args.out, 'results.json')}")
 
 
+def cmd_train_src(args):
+    """SRC networks (experiments.src) trained by BPTT: per-epoch accuracy, a checkpoint after every
+    epoch, results.json and an accuracy figure in --out."""
+    from .experiments.src import build
+
+    dataset = args.dataset
+    trainer, cfg = build(dataset, seed=args.seed, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
+                         depth=args.depth, hidden=args.hidden, steps=args.steps, lr=args.lr,
+                         batch_size=args.batch_size, gradient=args.gradient,
+                         schedule=tuple(args.schedule) if args.schedule else None)
+    ckpt = os.path.join(args.out, "checkpoint.npz")
+    if args.resume and os.path.exists(ckpt):
+        trainer.load(ckpt)
+        print(f"resumed from {ckpt} at epoch {trainer.epoch}")
+    sizes = "-".join(str(n) for n in [trainer.net.n_in, *trainer.net.sizes])
+    print(f"SRC {dataset}: {sizes}, {cfg['steps']} steps per sample, batch {cfg['batch_size']}, "
+          f"{cfg['n_train']} training / {cfg['n_test']} test samples")
+    t0 = time.perf_counter()
+    trainer.fit(args.epochs, checkpoint=ckpt)
+    wall = time.perf_counter() - t0
+    fig = _plot_curves(trainer.history, f"SRC {dataset} {sizes}", args.out, "src")
+    result = {"experiment": "src", "dataset": dataset, "emulated": dataset == "nmnist-emulated",
+              "network": sizes, "seed": args.seed, "epochs": trainer.epoch,
+              "test_acc": trainer.history[-1]["test_acc"] if trainer.history else None,
+              "settings": {k: cfg[k] for k in ("steps", "batch_size", "lr", "gradient", "schedule", "readout")},
+              "history": trainer.history, "wall_seconds": wall, "command": " ".join(sys.argv),
+              "machine": _machine(), "figure": fig}
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"final test accuracy {result['test_acc']:.4f}; figure {fig}; results {os.path.join(args.out, 'results.json')}")
+
+
+def _plot_curves(history, title, out_dir, name):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ep = [h["epoch"] for h in history]
+    ax.plot(ep, [h["train_acc"] for h in history], "o-", label="train (during epoch)")
+    ax.plot(ep, [h["test_acc"] for h in history], "o-", label="test")
+    ax.set(xlabel="epoch", ylabel="accuracy", title=title)
+    ax.legend()
+    fig.tight_layout()
+    path = os.path.join(out_dir, f"{name}.png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def cmd_list(args):
     from .experiments import yinyang
 
@@ -121,6 +179,8 @@ def cmd_list(args):
         print(f"yinyang  --config '{name}'   lr {cfg['lr']}")
     print("delay_only  --dataset mnist|fashion  --training delays|weights|both  --weights normal|ternary  "
           "[--in-simulation]")
+    print("src  --dataset mnist|fashion|nmnist-emulated|nmnist  --depth N  --hidden N  --steps N  "
+          "[--schedule EPOCHS GAMMA] [--gradient paper|exact]")
 
 
 def main(argv=None):
@@ -128,15 +188,23 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train a named experiment")
-    t.add_argument("experiment", choices=["yinyang", "delay_only"])
+    t.add_argument("experiment", choices=["yinyang", "delay_only", "src"])
     t.add_argument("--config", default="4-30-3 W+synaptic", help="yinyang: a named configuration")
-    t.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist", help="delay_only")
+    t.add_argument("--dataset", choices=["mnist", "fashion", "nmnist-emulated", "nmnist"], default="mnist",
+                   help="delay_only: mnist or fashion; src: any (nmnist-emulated: the event-camera emulation)")
     t.add_argument("--training", choices=["delays", "weights", "both"], default="delays", help="delay_only")
     t.add_argument("--weights", choices=["normal", "ternary"], default="normal", help="delay_only")
-    t.add_argument("--data-dir", default=None, help="delay_only: folder of the IDX .gz files (default: "
-                                                    "download into the cache)")
+    t.add_argument("--data-dir", default=None, help="delay_only, src: folder of the IDX .gz files (default: "
+                                                    "download into the cache) or of N-MNIST")
     t.add_argument("--in-simulation", action="store_true",
                    help="delay_only: the exact gradient and Adam as generated code, one compiled run per epoch")
+    t.add_argument("--depth", type=int, default=1, help="src: number of hidden layers")
+    t.add_argument("--steps", type=int, default=None, help="src: time steps per sample (default 200)")
+    t.add_argument("--lr", type=float, default=None, help="src: Adam learning rate (default 1e-3)")
+    t.add_argument("--gradient", choices=["paper", "exact"], default=None,
+                   help="src: the paper's gradient stops or the exact gradient")
+    t.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
+                   help="src: learning rate x GAMMA every EPOCHS epochs")
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--hidden", type=int, default=None)

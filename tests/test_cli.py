@@ -33,3 +33,20 @@ def test_cli_trains_delay_only_in_simulation(tmp_path):
     assert result["cell"] == "mnist/delays/ternary" and result["in_simulation"] and result["epochs"] == 2
     assert result["n_trainable"] == 784 * 20 + 20 * 10 and 0 <= result["test_acc"] <= 1
     assert (tmp_path / "delay_only.png").stat().st_size > 10000
+
+
+def test_cli_trains_src_and_resumes(tmp_path, shared_data):
+    """`train src`: an epoch, then --resume for a second one from --out/checkpoint.npz."""
+    base = [sys.executable, "-m", "brian2learn", "train", "src", "--dataset", "mnist", "--hidden", "16", "--steps",
+            "40", "--lr", "0.01", "--n-train", "512", "--n-test", "128", "--data-dir", shared_data,
+            "--out", str(tmp_path)]
+    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1")
+    first = subprocess.run(base + ["--epochs", "1"], capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = subprocess.run(base + ["--epochs", "2", "--resume"], capture_output=True, text=True, env=env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resumed from" in second.stdout and "epoch 1:" not in second.stdout
+    result = json.load(open(tmp_path / "results.json"))
+    assert result["network"] == "784-16-10" and [h["epoch"] for h in result["history"]] == [1, 2]
+    assert result["history"][1]["train_loss"] < result["history"][0]["train_loss"]   # it learns
+    assert (tmp_path / "src.png").stat().st_size > 10000
