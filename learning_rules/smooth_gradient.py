@@ -161,10 +161,13 @@ class SmoothGradient:
             a_g = ev.a[:, g:g + 1]
             n_sp = emit(g, phi_plus[g], a_prev, a_g)
             phi_minus = phi_plus[g] + (a_g - a_prev) - n_sp * Theta
-            real = np.nonzero(ev.n_groups > g)[0]          # padding events (w = 0): H = phi, H_phi = 1
-            phi_plus[g + 1], H_phi[g], H_w[g] = phi_minus, 1.0, 0.0
-            phi_plus[g + 1, real], H_phi[g, real], H_w[g, real] = m.H_grads(np.clip(phi_minus[real], 0.0, Theta),
-                                                                           w_e[g, real])
+            real = ev.n_groups > g                         # padding events (w = 0): H = phi, H_phi = 1
+            if real.all():                                 # (slices, not copies, when every sample has event g)
+                phi_plus[g + 1], H_phi[g], H_w[g] = m.H_grads(np.clip(phi_minus, 0.0, Theta), w_e[g])
+            else:
+                phi_plus[g + 1], H_phi[g], H_w[g] = phi_minus, 1.0, 0.0
+                phi_plus[g + 1, real], H_phi[g, real], H_w[g, real] = m.H_grads(
+                    np.clip(phi_minus[real], 0.0, Theta), w_e[g, real])
             a_prev = a_g
         n_sp = emit(G, phi_plus[G], a_prev, T)
         phi_T = phi_plus[G] + (T - a_prev) - n_sp * Theta
@@ -267,15 +270,19 @@ class SmoothGradient:
             if l == 0 and not input_grad:
                 break
             # time gradient of each presynaptic spike: its group's, shared in proportion to its weight
+            # the spike's share of group g's d/da at neuron j: 1 if it is alone in its group, else
+            # w_pj / w_e[g, j] (0 where w_e = 0), summed over j: a row-wise dot product per spike
             w_e = L.w_e.reshape(G * Bb, n)
             size = np.asarray(M.sum(axis=1)).ravel()
             da_flat = (lam_e * (L.H_phi - 1.0)).reshape(G * Bb, n)
             coo = M.tocoo()
-            W_rep = np.repeat(W, ev.K, axis=0)[coo.col]                      # (nnz, n)
-            single = (size[coo.row] == 1)[:, None]
+            single = size[coo.row] == 1
+            vals = np.empty(coo.nnz)
+            vals[single] = da_flat[coo.row[single]].sum(axis=1)
+            rows, cols = coo.row[~single], coo.col[~single]
             with np.errstate(divide="ignore", invalid="ignore"):
-                share = np.where(single, 1.0, np.where(w_e[coo.row] != 0, W_rep / w_e[coo.row], 0.0))
-            vals = (share * da_flat[coo.row]).sum(axis=1)
+                ratio = np.where(w_e[rows] != 0, da_flat[rows] / w_e[rows], 0.0)
+            vals[~single] = np.einsum("ij,ij->i", W[cols // ev.K], ratio)   # row p*K + k of the inputs is W[p]
             d_pre = np.zeros((Bb, ev.n_pre * ev.K))
             np.add.at(d_pre, (coo.row % Bb, coo.col), vals)
             d_pre = d_pre.reshape(Bb, ev.n_pre, ev.K)

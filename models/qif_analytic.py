@@ -57,12 +57,21 @@ def theta_H(phi, w, tau, c):
 
 
 def theta_H_grads(phi, w, tau, c):
-    """(H, dH/dphi, dH/dw) at (phi, w)."""
-    a = _angle(phi, tau, c)
-    sa, ca = np.sin(a), np.cos(a)
-    x = ca - w / np.sqrt(c) * sa
-    D = sa * sa + x * x
-    return tau / np.sqrt(c) * np.arctan2(sa, x), 1.0 / D, tau / c * sa * sa / D
+    """(H, dH/dphi, dH/dw) at (phi, w) (in-place arithmetic: the replay calls it on large arrays)."""
+    shape = np.broadcast_shapes(np.shape(phi), np.shape(w))
+    a = np.array(np.broadcast_to(_angle(phi, tau, c), shape))   # a new array (0-d for scalars)
+    sa = np.sin(a, out=np.empty_like(a))
+    x = np.cos(a, out=a)
+    x -= np.multiply(w, sa / np.sqrt(c))                 # x = cos a - (w / sqrt c) sin a
+    H = np.arctan2(sa, x, out=np.empty_like(x))
+    H *= tau / np.sqrt(c)
+    sa *= sa                                              # sin^2 a
+    D = np.multiply(x, x, out=x)
+    D += sa                                               # D = sin^2 a + x^2
+    dH_dphi = np.divide(1.0, D, out=np.empty_like(D))
+    dH_dw = np.multiply(sa, tau / c, out=sa)
+    dH_dw /= D
+    return H[()], dH_dphi[()], dH_dw[()]                  # scalars for scalar inputs
 
 
 def theta_phase(V, tau, c):
