@@ -144,33 +144,41 @@ class SmoothGradient:
         counts = np.zeros((B, n), dtype=np.int64)
         a_prev = np.zeros((B, 1))
 
-        def emit(g, phi_start, a_start, a_end):
-            # spikes of interval g: a_start + k Theta - phi_start <= a_end, k = 1, 2, ...
-            n_sp = np.maximum(np.floor((phi_start + (a_end - a_start)) / Theta), 0).astype(np.int64)
-            for k in range(1, int(n_sp.max(initial=0)) + 1):
-                has = n_sp >= k
-                slot = counts + k - 1
-                put = has & (slot < K_out)
+        def advance(g, phi_start, a_start, a_end):
+            """The phase at a_end on the free flow from phi_start at a_start (dphi/dt = 1, minus Theta
+            per spike); the spikes of interval g, a_start + k Theta - phi_start <= a_end (k = 1, 2,
+            ...), go into `spikes`."""
+            phi = phi_start + (a_end - a_start)
+            n_sp = np.floor(phi / Theta)
+            np.maximum(n_sp, 0.0, out=n_sp)
+            k_max = int(n_sp.max(initial=0))
+            if k_max == 0:
+                return phi
+            n_int = n_sp.astype(np.int64)
+            for k in range(1, k_max + 1):
+                slot = counts + (k - 1)
+                put = (n_int >= k) & (slot < K_out)
                 bi, ji = np.nonzero(put)
                 spikes[bi, ji, slot[put]] = (a_start + k * Theta - phi_start)[put]
                 interval[bi, ji, slot[put]] = g
-            counts[...] += n_sp
-            return n_sp
+            counts[...] += n_int
+            n_sp *= Theta
+            phi -= n_sp
+            return phi
 
         for g in range(G):
             a_g = ev.a[:, g:g + 1]
-            n_sp = emit(g, phi_plus[g], a_prev, a_g)
-            phi_minus = phi_plus[g] + (a_g - a_prev) - n_sp * Theta
+            phi_minus = advance(g, phi_plus[g], a_prev, a_g)
             real = ev.n_groups > g                         # padding events (w = 0): H = phi, H_phi = 1
             if real.all():                                 # (slices, not copies, when every sample has event g)
-                phi_plus[g + 1], H_phi[g], H_w[g] = m.H_grads(np.clip(phi_minus, 0.0, Theta), w_e[g])
+                phi_plus[g + 1], H_phi[g], H_w[g] = m.H_grads(np.clip(phi_minus, 0.0, Theta, out=phi_minus),
+                                                              w_e[g])
             else:
                 phi_plus[g + 1], H_phi[g], H_w[g] = phi_minus, 1.0, 0.0
                 phi_plus[g + 1, real], H_phi[g, real], H_w[g, real] = m.H_grads(
                     np.clip(phi_minus[real], 0.0, Theta), w_e[g, real])
             a_prev = a_g
-        n_sp = emit(G, phi_plus[G], a_prev, T)
-        phi_T = phi_plus[G] + (T - a_prev) - n_sp * Theta
+        phi_T = advance(G, phi_plus[G], a_prev, T)
         return _Layer(ev, phi_plus, H_phi, H_w, w_e, spikes, interval, counts, phi_T)
 
     def forward(self, network, record_or_inputs):
