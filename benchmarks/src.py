@@ -15,7 +15,8 @@ median seconds of one training epoch (numpy forward + BPTT + Adam)}, "forward_se
 (--timing only), "machine"}. 'nmnist-emulated' is the event-camera emulation of MNIST
 (datasets.nmnist), not the real N-MNIST recordings. A cell with less than the full training set,
 fewer than --full-epochs epochs or fewer than 3 seeds is labelled partial. The key names the schedule
-and the number of steps where it is not 100 ("mnist/1 schedule=3x0.5 steps=200").
+and every setting that differs from 100 steps, 100 hidden cells, lr 0.003, batch 64 and the paper's
+gradient ("mnist/1 schedule=3x0.5 steps=200", "mnist/1 hidden=256").
 """
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ from brian2learn.experiments.src import DATASETS, build, encode  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets")
 FULL_TRAIN = 60000
-KEY_STEPS = 100  # entries whose key names no "steps=" ran this many steps (the first runs)
+# entries whose key does not name a setting ran with these (the settings of the first runs)
+KEY_DEFAULTS = dict(steps=100, hidden=100, lr=3e-3, batch=64, gradient="paper")
 
 
 def run_cell(cell, seed, args, on_epoch=lambda run: None):
@@ -58,9 +60,14 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
 
 
 def cell_key(cell, args):
-    """'<cell>[ schedule=EPOCHSxGAMMA][ steps=N]': runs with other settings never overwrite each other."""
-    return (cell + (f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}" if args.schedule else "")
-            + (f" steps={args.steps}" if args.steps != KEY_STEPS else ""))
+    """'<cell>[ schedule=EPOCHSxGAMMA][ steps=N][ hidden=H][ lr=X][ batch=B][ gradient=G]' (a setting is
+    named where it differs from KEY_DEFAULTS): runs with other settings never overwrite each other."""
+    key = cell + (f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}" if args.schedule else "")
+    for name, value in (("steps", args.steps), ("hidden", args.hidden), ("lr", args.lr),
+                        ("batch", args.batch_size), ("gradient", args.gradient)):
+        if value != KEY_DEFAULTS[name]:
+            key += f" {name}={value:g}" if isinstance(value, float) else f" {name}={value}"
+    return key
 
 
 def check_add_seeds(cell, args):
