@@ -9,8 +9,8 @@ Writes {"<config>": {"test_acc_mean", "test_acc_std", "seeds", "n_weights", "n_d
 "acc_after_10_epochs_mean", "per_seed" (with a test-accuracy curve every 10 epochs), "command",
 "partial", "machine"}, "epoch_seconds": {"runtime-cython": median seconds per epoch of 5000
 samples}, "machine"}. A config is written after each of its seeds (labelled partial until all are
-done); `--update` merges into an existing file (so several processes can share the work, one config
-each). A config run with fewer than the reference 300 epochs is labelled partial. `--schedule`
+done); every run merges into the existing file (so several processes can share the work, one config
+each), and an entry of an earlier run that a new run replaces is kept in its "earlier_runs". A config run with fewer than the reference 300 epochs is labelled partial. `--schedule`
 replaces the reference learning-rate schedule (x0.95 every 20 epochs); such a run is stored under
 "<config> schedule=EPOCHSxGAMMA", never over the reference entry. Timings are wall-clock seconds of `Trainer.train_epoch`
 (the Brian2 run with the learning rule at every trial boundary); the file's "epoch_seconds" is
@@ -93,13 +93,32 @@ def summarise(runs, args, cmd):
     }
 
 
+def replacing(key, entry, started):
+    """write_results merger: `entry` under `key`; an entry of another run (other command or start time)
+    that it replaces moves into its "earlier_runs" (with that entry's own earlier runs), so no measured
+    run is lost."""
+    entry = dict(entry, run_started=started)
+
+    def merge(stored):
+        old = stored.get(key)
+        if old is not None and (old.get("command"), old.get("run_started")) != (entry["command"], started):
+            earlier = [{k: v for k, v in old.items() if k != "earlier_runs"}] + old.get("earlier_runs", [])
+            entry["earlier_runs"] = earlier
+        elif old is not None and "earlier_runs" in old:
+            entry["earlier_runs"] = old["earlier_runs"]
+        return {key: entry, "machine": machine()}
+    return merge
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--configs", nargs="*", default=list(CONFIGS))
     p.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2, 3, 4])
     p.add_argument("--epochs", type=int, default=REFERENCE_EPOCHS)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "yinyang.json"))
-    p.add_argument("--update", action="store_true", help="merge into an existing results file")
+    p.add_argument("--update", action="store_true",
+                   help="accepted for old command lines: every run merges into the results file, and an entry "
+                        "it replaces moves to the new entry's 'earlier_runs'")
     p.add_argument("--timing", action="store_true",
                    help="also write the file's epoch_seconds (run alone on an idle machine)")
     p.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
@@ -108,6 +127,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     schedule = (int(args.schedule[0]), args.schedule[1]) if args.schedule else None
     cmd = command(__file__, argv)
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
     results = {}
     for config in args.configs:
         runs = []
@@ -118,13 +138,13 @@ def main(argv=None):
             print(f"{config:22s} seed {seed}: test acc {r['test_acc']:.4f} (after 10 epochs "
                   f"{r['acc_after_10_epochs']}) {time.perf_counter() - t0:.0f} s", flush=True)
             if not args.timing:   # each finished seed is written at once (labelled partial until all are done)
-                new = {entry_key(config, schedule): summarise(runs, args, cmd), "machine": machine()}
-                results = write_results(args.out, new, update=args.update or bool(results))
+                results = write_results(args.out, replacing(entry_key(config, schedule), summarise(runs, args, cmd),
+                                                            started), update=True)
         if args.timing and config == "4-30-3 W+synaptic":   # a timing run writes no accuracies
             secs = [s for r in runs for s in r["epoch_seconds"][1:]]
             new = {"epoch_seconds": {"runtime-cython": float(np.median(secs))}, "epoch_seconds_command": cmd,
                    "machine": machine()}
-            results = write_results(args.out, new, update=args.update or bool(results))
+            results = write_results(args.out, new, update=True)
     print(json.dumps({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v)
                       for k, v in results.items()}, indent=1))
 

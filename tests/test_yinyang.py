@@ -54,7 +54,7 @@ def test_benchmark_writes_each_seed_and_keeps_schedules_apart(tmp_path, monkeypa
 
     def fake_run(config, seed, epochs, schedule=None):
         schedules.append(schedule)
-        if seed == 1:
+        if seed == 1 and epochs == 2:
             with open(out) as f:
                 stored = json.load(f)["4-5-3 W+synaptic schedule=10x0.9"]
             assert stored["seeds"] == [0] and "1 of 2 seeds" in stored["partial"]
@@ -74,4 +74,13 @@ def test_benchmark_writes_each_seed_and_keeps_schedules_apart(tmp_path, monkeypa
     assert stored["4-5-3 W+synaptic"] == {"test_acc_mean": 0.95}          # the reference entry is kept
     entry = stored["4-5-3 W+synaptic schedule=10x0.9"]
     assert entry["seeds"] == [0, 1] and entry["test_acc_mean"] == pytest.approx(0.905)
-    assert entry["partial"] == "2 of the reference 300 epochs"
+    assert entry["partial"] == "2 of the reference 300 epochs" and "earlier_runs" not in entry
+    # a new run of the same entry keeps the one it replaces (from its first write on)
+    bench.main(["--configs", "4-5-3 W+synaptic", "--seeds", "0", "--epochs", "3", "--schedule", "10", "0.9",
+                "--out", out])
+    with open(out) as f:
+        stored = json.load(f)
+    entry = stored["4-5-3 W+synaptic schedule=10x0.9"]
+    assert entry["epochs"] == 3 and entry["seeds"] == [0]
+    assert [e["epochs"] for e in entry["earlier_runs"]] == [2] and entry["earlier_runs"][0]["seeds"] == [0, 1]
+    assert stored["4-5-3 W+synaptic"] == {"test_acc_mean": 0.95}          # no --update: still merged
