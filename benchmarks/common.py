@@ -54,6 +54,21 @@ def write_results(path, new, update):
     return results
 
 
+def keep_replaced(stored, key, entry, started):
+    """`entry` (stamped with its run's start time) to be written under `key`: an entry of another run
+    (other command or start) that it replaces moves into its "earlier_runs", with that entry's own
+    earlier runs, so no measured run is lost; for use inside a write_results merger."""
+    entry = dict(entry, run_started=started)
+    old = stored.get(key)
+    if old is not None:
+        earlier = old.get("earlier_runs", [])
+        if (old.get("command"), old.get("run_started")) != (entry["command"], started):
+            earlier = [{k: v for k, v in old.items() if k != "earlier_runs"}] + earlier
+        if earlier:
+            entry["earlier_runs"] = earlier
+    return entry
+
+
 def partial_label(runs, args, full_train=60000, full_test=None):
     """(epochs finished by every seed, the "partial" label: False, or why the runs fall short of a
     complete result: fewer training/test samples, epochs or seeds than a full run)."""

@@ -31,11 +31,13 @@ import argparse
 import json
 import os
 import sys
+import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, partial_label, resumable_epochs, run_seeds, write_results  # noqa: E402
+from common import (command, keep_replaced, machine, partial_label, resumable_epochs, run_seeds,  # noqa: E402
+                    write_results)
 
 from brian2learn.experiments.delay_only import DEFAULTS, TRAINING, WEIGHTS, build  # noqa: E402
 
@@ -103,8 +105,7 @@ def main(argv=None):
     p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "delay_only.json"))
     p.add_argument("--update", action="store_true",
-                   help="merge a --timing run into an existing results file (training runs always merge: they "
-                        "write their entry after every epoch)")
+                   help="accepted for old command lines: every run merges into the results file (nothing stored is dropped)")
     p.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
                    help="learning rates x GAMMA every EPOCHS epochs (stored under '<cell> schedule=EPOCHSxGAMMA')")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=JSON",
@@ -132,21 +133,21 @@ def main(argv=None):
         parts = cell.split("/")
         if len(parts) != 3 or parts[0] not in DATASETS or parts[1] not in TRAINING or parts[2] not in WEIGHTS:
             p.error(f"bad cell {cell!r}: use <{'|'.join(DATASETS)}>/<{'|'.join(TRAINING)}>/<{'|'.join(WEIGHTS)}>")
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
     results = {}
     for cell in args.cells:
         key = cell_key(cell, args)
 
-        def progress(runs):
+        def progress(runs, key=key, cell=cell):
             if not args.timing:
-                write_results(args.out, {key: cell_entry(cell, runs, args, argv), "machine": machine()}, update=True)
+                entry = cell_entry(cell, runs, args, argv)
+                write_results(args.out, lambda stored: {key: keep_replaced(stored, key, entry, started),
+                                                        "machine": machine()}, update=True)
 
         runs = run_seeds(cell, args.seeds, run_cell, args, on_progress=progress)
         entry = cell_entry(cell, runs, args, argv)
         sec = entry["seconds_per_training_sample"]
-        new = {key: entry}
-        if args.timing:   # a timing run writes no accuracies
-            new = {}
-        new["machine"] = machine()
+        new = {"machine": machine()}   # a training run has written its entry after every epoch
         if args.timing and cell.endswith("delays/normal"):
             device = "cpp_standalone-in-simulation" if args.in_simulation else "runtime-cython"
             tkey = f"{device}/784-{args.hidden}-10 delay-only"
@@ -154,8 +155,7 @@ def main(argv=None):
             new["epoch_seconds_commands"] = {tkey: command(__file__, argv)}
             new["epoch_seconds_note"] = ("seconds per training sample (median over epochs, Brian2 run + exact "
                                          "gradient + Adam) x 60000")
-        # a training run has merged its entry into the file after every epoch: the last write merges too
-        results = write_results(args.out, new, update=args.update or bool(results) or not args.timing)
+        results = write_results(args.out, new, update=True)
     print({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v) for k, v in results.items()})
 
 

@@ -212,7 +212,8 @@ def main(argv=None):
     p.add_argument("--partial", default=None, help="label for a partial run (e.g. '1 seed, 500 steps')")
     p.add_argument("--timing-note", default=None)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "perturbation.json"))
-    p.add_argument("--update", action="store_true")
+    p.add_argument("--update", action="store_true",
+                   help="accepted for old command lines: every run merges into the results file (nothing stored is dropped)")
     p.add_argument("--plot", action="store_true", help="only redraw results/perturbation_cosine.png from --out")
     args = p.parse_args(argv)
     if args.plot:
@@ -265,7 +266,7 @@ def main(argv=None):
             results["speed"]["timing_note"] = args.timing_note
         print("speed", results["speed"], flush=True)
     results["machine"] = machine()
-    write_results(args.out, results, update=args.update or bool(args.tasks))
+    write_results(args.out, results, update=True)
 
 
 if __name__ == "__main__":

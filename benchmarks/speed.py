@@ -138,16 +138,18 @@ def main(argv=None):
     p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
     p.add_argument("--note", default="", help="timing_note, e.g. the load on the machine")
     p.add_argument("--out", default=os.path.join(HERE, "results", "speed.json"))
-    p.add_argument("--update", action="store_true", help="merge into an existing results file")
+    p.add_argument("--update", action="store_true",
+                   help="accepted for old command lines: every run merges into the results file and keeps the "
+                        "other devices' numbers")
     args = p.parse_args(argv)
     results = {"machine": machine()}
     old = {}
-    if args.update and os.path.exists(args.out):
+    if os.path.exists(args.out):
         with open(args.out) as f:
             old = json.load(f)
     for net_name in args.nets:
         entry = {"epoch_seconds": {}, "events_per_second": {}, "limit_ratio": {}, "commands": {}, "timing_notes": {}}
-        for key in entry:  # with --update, keep the other devices' numbers
+        for key in entry:  # keep the other devices' numbers
             entry[key].update(old.get(net_name, {}).get(key, {}))
         for device in args.devices:
             seconds, events, n_neurons = time_device(net_name, device, args)
@@ -165,7 +167,7 @@ def main(argv=None):
         entry.pop("command", None)
         entry.pop("timing_note", None)
         results[net_name] = entry
-        write_results(args.out, results, update=args.update)
+        write_results(args.out, results, update=True)
     return results
 
 

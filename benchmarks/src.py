@@ -29,7 +29,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, partial_label, resumable_epochs, run_seeds, write_results  # noqa: E402
+from common import (command, keep_replaced, machine, partial_label, resumable_epochs, run_seeds,  # noqa: E402
+                    write_results)
 
 from brian2learn.experiments.src import DATASETS, build, encode  # noqa: E402
 
@@ -166,8 +167,7 @@ def main(argv=None):
     p.add_argument("--data-dir", default=SHARED if os.path.isdir(SHARED) else None)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "src.json"))
     p.add_argument("--update", action="store_true",
-                   help="merge a --timing run into an existing results file (training runs always merge: they "
-                        "write their entry after every epoch)")
+                   help="accepted for old command lines: every run merges into the results file (nothing stored is dropped)")
     p.add_argument("--add-seeds", action="store_true",
                    help="add these seeds to the cell's entry from an earlier run with the same settings and epochs "
                         "(several processes may add seeds to one entry at once)")
@@ -178,19 +178,31 @@ def main(argv=None):
     args = p.parse_args(argv)
     args.argv = argv
     if args.timing:
-        write_results(args.out, {**timing(args), "machine": machine()}, update=args.update)
+        write_results(args.out, {**timing(args), "machine": machine()}, update=True)
         return
     for cell in args.cells:
         parts = cell.split("/")
         if len(parts) != 2 or parts[0] not in DATASETS or not parts[1].isdigit() or int(parts[1]) < 1:
             p.error(f"bad cell {cell!r}: use <{'|'.join(DATASETS)}>/<hidden layers >= 1>")
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
     results = {}
     for cell in args.cells:
         check_add_seeds(cell, args)
 
-        def entries(runs, cell=cell):   # merged with the stored seeds under the file lock
-            return lambda stored: cell_results(cell, sorted(stored_seeds(cell, args, stored) + runs,
-                                                            key=lambda r: r["seed"]), args, argv)
+        def entries(runs, cell=cell):
+            """Under the file lock: with --add-seeds merged with the stored seeds (keeping the entry's
+            earlier runs); else replacing the stored entry, which moves to "earlier_runs"."""
+            def merge(stored):
+                key = cell_key(cell, args)
+                new = cell_results(cell, sorted(stored_seeds(cell, args, stored) + runs, key=lambda r: r["seed"]),
+                                   args, argv)
+                if args.add_seeds:
+                    if "earlier_runs" in stored.get(key, {}):
+                        new[key]["earlier_runs"] = stored[key]["earlier_runs"]
+                else:
+                    new[key] = keep_replaced(stored, key, new[key], started)
+                return new
+            return merge
 
         runs = run_seeds(cell, args.seeds, run_cell, args,
                          on_progress=lambda runs: write_results(args.out, entries(runs), update=True))

@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, write_results  # noqa: E402
+from common import command, keep_replaced, machine, write_results  # noqa: E402
 
 from brian2learn.datasets import ttfs_linear, yin_yang  # noqa: E402
 from brian2learn.experiments.yinyang import CONFIGS, build  # noqa: E402
@@ -93,23 +93,6 @@ def summarise(runs, args, cmd):
     }
 
 
-def replacing(key, entry, started):
-    """write_results merger: `entry` under `key`; an entry of another run (other command or start time)
-    that it replaces moves into its "earlier_runs" (with that entry's own earlier runs), so no measured
-    run is lost."""
-    entry = dict(entry, run_started=started)
-
-    def merge(stored):
-        old = stored.get(key)
-        if old is not None and (old.get("command"), old.get("run_started")) != (entry["command"], started):
-            earlier = [{k: v for k, v in old.items() if k != "earlier_runs"}] + old.get("earlier_runs", [])
-            entry["earlier_runs"] = earlier
-        elif old is not None and "earlier_runs" in old:
-            entry["earlier_runs"] = old["earlier_runs"]
-        return {key: entry, "machine": machine()}
-    return merge
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--configs", nargs="*", default=list(CONFIGS))
@@ -138,8 +121,9 @@ def main(argv=None):
             print(f"{config:22s} seed {seed}: test acc {r['test_acc']:.4f} (after 10 epochs "
                   f"{r['acc_after_10_epochs']}) {time.perf_counter() - t0:.0f} s", flush=True)
             if not args.timing:   # each finished seed is written at once (labelled partial until all are done)
-                results = write_results(args.out, replacing(entry_key(config, schedule), summarise(runs, args, cmd),
-                                                            started), update=True)
+                key, entry = entry_key(config, schedule), summarise(runs, args, cmd)
+                results = write_results(args.out, lambda stored: {key: keep_replaced(stored, key, entry, started),
+                                                                  "machine": machine()}, update=True)
         if args.timing and config == "4-30-3 W+synaptic":   # a timing run writes no accuracies
             secs = [s for r in runs for s in r["epoch_seconds"][1:]]
             new = {"epoch_seconds": {"runtime-cython": float(np.median(secs))}, "epoch_seconds_command": cmd,

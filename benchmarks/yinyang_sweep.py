@@ -52,7 +52,8 @@ def main(argv=None):
     p.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=300)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "yinyang_sweep.json"))
-    p.add_argument("--update", action="store_true")
+    p.add_argument("--update", action="store_true",
+                   help="accepted for old command lines: every run merges into the results file (nothing stored is dropped)")
     args = p.parse_args(argv)
     results = {}
     for variant in args.variants:
@@ -70,7 +71,7 @@ def main(argv=None):
                 "n_params": net.n_weights + net.n_delays, "epochs": args.epochs},
                 "command": command(__file__, argv), "machine": machine(),
                 "partial": f"{args.epochs} of the reference 300 epochs" if args.epochs < 300 else False}
-            results = write_results(args.out, new, update=args.update or bool(results))
+            results = write_results(args.out, new, update=True)
     plot(results, os.path.splitext(args.out)[0] + ".png")
 
 
