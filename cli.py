@@ -68,6 +68,14 @@ def _plot(trainer, title, delays_before, out_dir, name):
     return path
 
 
+def _write_result(args, result):
+    """Write results.json (the result plus the command and the machine) to --out; returns its path."""
+    path = os.path.join(args.out, "results.json")
+    with open(path, "w") as f:
+        json.dump(dict(result, command=" ".join(sys.argv), machine=_machine()), f, indent=1, default=float)
+    return path
+
+
 def _build(args):
     """(trainer, a one-line description, results entries) of the named experiment."""
     common = dict(seed=args.seed, n_train=args.n_train, n_test=args.n_test, progress=not args.no_progress,
@@ -118,11 +126,8 @@ def cmd_train(args):
     fig = _plot(trainer, title, delays_before, args.out, args.experiment)
     result = {"experiment": args.experiment, **entries, "seed": args.seed, "epochs": trainer.epoch,
               "test_acc": acc, "test_loss": loss, "history": trainer.history, "n_weights": net.n_weights,
-              "n_delays": net.n_delays, "wall_seconds": wall, "command": " ".join(sys.argv),
-              "machine": _machine(), "figure": fig}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"final test accuracy {acc:.4f}; figure {fig}; results {os.path.join(args.out, 'results.json')}")
+              "n_delays": net.n_delays, "wall_seconds": wall, "figure": fig}
+    print(f"final test accuracy {acc:.4f}; figure {fig}; results {_write_result(args, result)}")
 
 
 def cmd_train_src(args):
@@ -151,11 +156,8 @@ def cmd_train_src(args):
               "network": sizes, "seed": args.seed, "epochs": trainer.epoch,
               "test_acc": trainer.history[-1]["test_acc"] if trainer.history else None,
               "settings": {k: cfg[k] for k in ("steps", "batch_size", "lr", "gradient", "schedule", "readout")},
-              "history": trainer.history, "wall_seconds": wall, "command": " ".join(sys.argv),
-              "machine": _machine(), "figure": fig}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"final test accuracy {result['test_acc']:.4f}; figure {fig}; results {os.path.join(args.out, 'results.json')}")
+              "history": trainer.history, "wall_seconds": wall, "figure": fig}
+    print(f"final test accuracy {result['test_acc']:.4f}; figure {fig}; results {_write_result(args, result)}")
 
 
 def cmd_train_smooth(args):
@@ -194,12 +196,9 @@ def cmd_train_smooth(args):
     result = {"experiment": "smooth_mnist", "network": sizes, "seed": args.seed, "epochs": exp.epoch,
               "simulator": args.simulator, "test_acc_ordinary": last["acc_ordinary"],
               "test_acc_with_pseudo": last["acc_with_pseudo"], "history": exp.history,
-              "wall_seconds": time.perf_counter() - t0, "command": " ".join(sys.argv), "machine": _machine(),
-              "figure": fig}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(result, f, indent=1, default=float)
+              "wall_seconds": time.perf_counter() - t0, "figure": fig}
     print(f"final test accuracy {last['acc_ordinary']:.4f} (ordinary) / {last['acc_with_pseudo']:.4f} "
-          f"(with pseudospikes); figure {fig}; results {os.path.join(args.out, 'results.json')}")
+          f"(with pseudospikes); figure {fig}; results {_write_result(args, result)}")
 
 
 def _plot_curves(history, series, title, out_dir, name):

@@ -35,18 +35,23 @@ def test_cli_trains_delay_only_in_simulation(tmp_path):
     assert (tmp_path / "delay_only.png").stat().st_size > 10000
 
 
+def _train_then_resume(command, out):
+    """Run `command` for 1 epoch, then with --resume for 2: the second run continues the first."""
+    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1")
+    first = subprocess.run(command + ["--epochs", "1"], capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = subprocess.run(command + ["--epochs", "2", "--resume"], capture_output=True, text=True, env=env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resumed from" in second.stdout and "epoch 1:" not in second.stdout
+    return json.load(open(out / "results.json"))
+
+
 def test_cli_trains_src_and_resumes(tmp_path, shared_data):
     """`train src`: an epoch, then --resume for a second one from --out/checkpoint.npz."""
     base = [sys.executable, "-m", "brian2learn", "train", "src", "--dataset", "mnist", "--hidden", "16", "--steps",
             "40", "--lr", "0.01", "--n-train", "512", "--n-test", "128", "--data-dir", shared_data,
             "--out", str(tmp_path)]
-    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1")
-    first = subprocess.run(base + ["--epochs", "1"], capture_output=True, text=True, env=env)
-    assert first.returncode == 0, first.stderr[-3000:]
-    second = subprocess.run(base + ["--epochs", "2", "--resume"], capture_output=True, text=True, env=env)
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert "resumed from" in second.stdout and "epoch 1:" not in second.stdout
-    result = json.load(open(tmp_path / "results.json"))
+    result = _train_then_resume(base, tmp_path)
     assert result["network"] == "784-16-10" and [h["epoch"] for h in result["history"]] == [1, 2]
     assert result["history"][1]["train_loss"] < result["history"][0]["train_loss"]   # it learns
     assert (tmp_path / "src.png").stat().st_size > 10000
@@ -56,13 +61,7 @@ def test_cli_trains_smooth_mnist_and_resumes(tmp_path, shared_data):
     """`train smooth_mnist --simulator replay`: an epoch, then --resume for a second one."""
     base = [sys.executable, "-m", "brian2learn", "train", "smooth_mnist", "--simulator", "replay", "--hidden", "12",
             "--batch-size", "50", "--n-train", "150", "--n-test", "60", "--data-dir", shared_data, "--out", str(tmp_path)]
-    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1")
-    first = subprocess.run(base + ["--epochs", "1"], capture_output=True, text=True, env=env)
-    assert first.returncode == 0, first.stderr[-3000:]
-    second = subprocess.run(base + ["--epochs", "2", "--resume"], capture_output=True, text=True, env=env)
-    assert second.returncode == 0, second.stderr[-3000:]
-    assert "resumed from" in second.stdout and "epoch 1:" not in second.stdout
-    result = json.load(open(tmp_path / "results.json"))
+    result = _train_then_resume(base, tmp_path)
     assert result["network"] == "784-12-12-10" and [h["epoch"] for h in result["history"]] == [0, 1, 2]
     assert result["history"][0]["silent_fraction"] > 0.9            # the network starts silent
     assert result["history"][2]["silent_fraction"] < result["history"][0]["silent_fraction"]
