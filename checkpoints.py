@@ -55,13 +55,21 @@ def save_checkpoint(path, params, optimizer, meta):
     atomic_write_bytes(str(path) + ".json", json.dumps(dict(meta, optimizer=opt), indent=1, default=int).encode())
 
 
-def load_checkpoint(path, params, optimizer):
+def load_checkpoint(path, params, optimizer, config=None):
     """Restore what `save_checkpoint` wrote into `params` (in place) and `optimizer`; returns the meta
-    dict. The checkpoint must come from a network of the same architecture (else ValueError)."""
-    with np.load(path) as z:
-        arrays = {k: z[k] for k in z.files}
+    dict. The checkpoint must come from a network of the same architecture, and, with `config` (the
+    settings the trainer saved as meta["config"]), with the same settings (else ValueError, raised
+    before anything is loaded)."""
     with open(str(path) + ".json") as f:
         meta = json.load(f)
+    if config is not None:
+        mine = json.loads(json.dumps(config))                # as it reads back from JSON (tuples -> lists)
+        differ = {k: (v, mine.get(k)) for k, v in meta.get("config", {}).items() if mine.get(k) != v}
+        if differ:
+            raise ValueError(f"checkpoint {path} was written with other settings (stored, this run): {differ}; "
+                             "create the trainer with the checkpoint's settings")
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
     expected = {f"param/{l}/{k}" for l, p in enumerate(params) for k in p}
     stored = {k for k in arrays if k.startswith("param/")}
     if stored != expected:

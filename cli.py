@@ -178,18 +178,8 @@ def cmd_train_smooth(args):
     sizes = "-".join(str(n) for n in [784, *exp.net.layer_sizes])
     print(f"smooth MNIST, theta neurons {sizes}, simulator {args.simulator}, batch {exp.cfg['batch_size']}, "
           f"{len(train[0])} training / {len(test[0])} test images")
-    if not exp.history:
-        exp.history.append(dict(epoch=0, **exp.evaluate(*test)))
     t0 = time.perf_counter()
-    while exp.epoch < args.epochs:
-        t1 = time.perf_counter()
-        loss = exp.train_epoch(*train)
-        row = dict(epoch=exp.epoch, train_loss=loss, epoch_seconds=time.perf_counter() - t1, **exp.evaluate(*test))
-        exp.history.append(row)
-        print(f"epoch {row['epoch']}: train loss {loss:.4f}, test acc {row['acc_ordinary']:.4f} (ordinary spikes) "
-              f"{row['acc_with_pseudo']:.4f} (with pseudospikes), hidden silent {row['silent_fraction']:.3f} "
-              f"({row['epoch_seconds']:.0f} s)")
-        exp.save(ckpt)
+    exp.fit(train, test, args.epochs, checkpoint=ckpt)
     fig = _plot_curves(exp.history, {"test, ordinary spikes": "acc_ordinary", "test, with pseudospikes":
                                      "acc_with_pseudo"}, f"smooth MNIST {sizes}", args.out, "smooth_mnist")
     last = exp.history[-1]

@@ -15,12 +15,12 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from .checkpoints import atomic_write_bytes, load_checkpoint, save_checkpoint
+from .checkpoints import load_checkpoint, save_checkpoint
 from .learning_rules.losses import LOSSES, predict
 from .learning_rules.optimizers import StepLR, param_group
 from .learning_rules.spike_time_gradient import SpikeTimeGradient
 
-__all__ = ["Trainer", "atomic_write_bytes"]
+__all__ = ["Trainer"]
 
 
 def _check_dataset(name, data, n_inputs, n_classes):

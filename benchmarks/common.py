@@ -5,6 +5,7 @@ import fcntl
 import json
 import os
 import platform
+import re
 import shlex
 import sys
 
@@ -54,15 +55,16 @@ def write_results(path, new, update):
     return results
 
 
-def keep_replaced(stored, key, entry, started):
+def keep_replaced(stored, key, entry, started, extends=False):
     """`entry` (stamped with its run's start time) to be written under `key`: an entry of another run
     (other command or start) that it replaces moves into its "earlier_runs", with that entry's own
-    earlier runs, so no measured run is lost; for use inside a write_results merger."""
+    earlier runs, so no measured run is lost; with `extends` (the entry adds seeds to the stored one)
+    only the earlier runs are carried over. For use inside a write_results merger."""
     entry = dict(entry, run_started=started)
     old = stored.get(key)
     if old is not None:
         earlier = old.get("earlier_runs", [])
-        if (old.get("command"), old.get("run_started")) != (entry["command"], started):
+        if not extends and (old.get("command"), old.get("run_started")) != (entry["command"], started):
             earlier = [{k: v for k, v in old.items() if k != "earlier_runs"}] + earlier
         if earlier:
             entry["earlier_runs"] = earlier
@@ -111,8 +113,6 @@ def resumable_epochs(trainer, label, key, seed, n_train, args):
     at a time up to args.epochs, yielding its history row after each epoch. With args.checkpoint_dir
     it is saved after every epoch to <dir>/<key>-seed<N>-train<n>.npz, and a run started again with
     the same settings first resumes from that checkpoint (exactly: same data order and draws)."""
-    import re
-
     ckpt = None
     if getattr(args, "checkpoint_dir", None):
         name = re.sub(r"[^A-Za-z0-9.=@,-]+", "_", key)

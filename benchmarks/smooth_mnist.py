@@ -19,7 +19,6 @@ moves the result of an earlier run to "earlier_runs" (nothing measured is droppe
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -27,7 +26,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, write_results  # noqa: E402
+from common import command, keep_replaced, machine, write_results  # noqa: E402
 
 from brian2learn.experiments.smooth_gradients import SmoothMNIST, mnist_data  # noqa: E402
 
@@ -46,21 +45,9 @@ def run_seed(seed, args, train, test, log, on_epoch=lambda before, rows: None):
     if ckpt and os.path.exists(ckpt):
         exp.load(ckpt)
         log(f"seed {seed}: resumed from {ckpt} after epoch {exp.epoch}")
-    else:
-        exp.history.append(dict(epoch=0, **exp.evaluate(*test)))
-        log(f"seed {seed} before: {exp.history[0]}")
     while exp.epoch < args.epochs:
-        exp.timings = dict.fromkeys(exp.timings, 0.0)
-        t0 = time.perf_counter()
-        loss = exp.train_epoch(xs, ys, progress=lambda b, l: log(f"  batch {b + 1}/{n_batches} loss {l:.4f}")
-                               if (b + 1) % 10 == 0 else None)
-        secs = time.perf_counter() - t0
-        split = dict(exp.timings)
-        ev = exp.evaluate(*test)
-        exp.history.append(dict(epoch=exp.epoch, train_loss=loss, epoch_seconds=secs, split=split, **ev))
-        log(f"seed {seed} epoch {exp.epoch}: {secs:.1f} s {split} train loss {loss:.4f} test {ev}")
-        if ckpt:
-            exp.save(ckpt)
+        exp.fit(train, test, exp.epoch + 1, checkpoint=ckpt, log=lambda msg: log(f"seed {seed} {msg}"),
+                progress=lambda b, l: log(f"  batch {b + 1}/{n_batches} loss {l:.4f}") if (b + 1) % 10 == 0 else None)
         on_epoch(exp.history[0], exp.history[1:])
     return exp.history[0], exp.history[1:]
 
@@ -95,24 +82,20 @@ def main(argv=None):
 
     def write(results):
         out = summarise(results, args, argv, train, test)
-        stored = {}
-        if os.path.exists(args.out):
-            with open(args.out) as f:
-                stored = json.load(f)
         if args.speed_only:   # only the "speed" entry of this simulator changes
             keep = ("epoch_seconds", "epoch_seconds_split", "acc_after_1_epoch", "acc_after_1_epoch_ordinary",
                     "epochs", "seeds", "n_train", "n_test", "batch_size", "dt_ms", "command", "machine",
                     "timing_note", "partial")
-            speed = {**stored.get("speed", {}), args.simulator: {k: out[k] for k in keep if k in out}}
-            write_results(args.out, {"speed": speed}, update=True)
+            write_results(args.out, lambda stored: {"speed": {**stored.get("speed", {}),
+                                                              args.simulator: {k: out[k] for k in keep if k in out}}},
+                          update=True)
         else:   # a training run replaces the accuracy entries, keeps the speed runs and moves the result
-                # of another run (another command or start) to "earlier_runs", so no measured run is lost
-            out["run_started"] = started
-            kept = {k: stored[k] for k in ("speed", "earlier_runs") if k in stored}
-            previous = {k: v for k, v in stored.items() if k not in ("speed", "earlier_runs")}
-            if previous and (previous.get("command"), previous.get("run_started")) != (out["command"], started):
-                kept["earlier_runs"] = kept.get("earlier_runs", []) + [previous]
-            write_results(args.out, {**out, **kept}, update=False)
+                # of another run to "earlier_runs" (common.keep_replaced, on the file as one entry)
+            def merge(stored):
+                previous = {k: v for k, v in stored.items() if k != "speed"}
+                new = keep_replaced({"run": previous} if previous else {}, "run", out, started)
+                return {**new, **({"speed": stored["speed"]} if "speed" in stored else {})}
+            write_results(args.out, merge, update=False)
 
     done = []
     for seed in args.seeds:

@@ -126,6 +126,16 @@ def cell_results(cell, runs, args, argv):
             "machine": machine()}
 
 
+def merged_results(cell, runs, stored, args, argv, started):
+    """The results entries of `runs`: with --add-seeds merged with the stored seeds of the entry
+    (finished or still running elsewhere), else replacing the stored entry, which moves to its
+    "earlier_runs"."""
+    new = cell_results(cell, sorted(stored_seeds(cell, args, stored) + runs, key=lambda r: r["seed"]), args, argv)
+    key = cell_key(cell, args)
+    new[key] = keep_replaced(stored, key, new[key], started, extends=args.add_seeds)
+    return new
+
+
 def timing(args):
     """Seconds per sample of one forward pass: Brian2 (Cython) vs the numpy forward, same batch."""
     from brian2learn.models.src import simulate_brian2
@@ -189,24 +199,12 @@ def main(argv=None):
     for cell in args.cells:
         check_add_seeds(cell, args)
 
-        def entries(runs, cell=cell):
-            """Under the file lock: with --add-seeds merged with the stored seeds (keeping the entry's
-            earlier runs); else replacing the stored entry, which moves to "earlier_runs"."""
-            def merge(stored):
-                key = cell_key(cell, args)
-                new = cell_results(cell, sorted(stored_seeds(cell, args, stored) + runs, key=lambda r: r["seed"]),
-                                   args, argv)
-                if args.add_seeds:
-                    if "earlier_runs" in stored.get(key, {}):
-                        new[key]["earlier_runs"] = stored[key]["earlier_runs"]
-                else:
-                    new[key] = keep_replaced(stored, key, new[key], started)
-                return new
-            return merge
+        def write(runs, cell=cell):   # merged under the file lock with what other processes stored
+            return write_results(args.out, lambda stored: merged_results(cell, runs, stored, args, argv, started),
+                                 update=True)
 
-        runs = run_seeds(cell, args.seeds, run_cell, args,
-                         on_progress=lambda runs: write_results(args.out, entries(runs), update=True))
-        results = write_results(args.out, entries(runs), update=True)
+        runs = run_seeds(cell, args.seeds, run_cell, args, on_progress=write)
+        results = write(runs)
     print({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v) for k, v in results.items()})
 
 

@@ -31,7 +31,6 @@ T) give gradients that add and remove spikes and reach silent neurons.
 """
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -342,6 +341,31 @@ class SmoothMNIST:
         self.epoch += 1
         return float(np.mean(losses))
 
+    def fit(self, train, test, epochs, checkpoint=None, log=print, progress=None):
+        """Train until `epochs` epochs are done in total (resumes from self.epoch, e.g. after `load`).
+        history[0] is the test evaluation before training; each epoch adds its loss, seconds, their
+        split (Brian2 / replay / backward / update) and the test evaluation. With `checkpoint` (a path)
+        the state is saved after every epoch."""
+        if not self.history:
+            self.history.append(dict(epoch=0, **self.evaluate(*test)))
+            if log:
+                log(f"before training: {self.history[0]}")
+        while self.epoch < int(epochs):
+            self.timings = dict.fromkeys(self.timings, 0.0)
+            t0 = time.perf_counter()
+            loss = self.train_epoch(*train, progress=progress)
+            secs = time.perf_counter() - t0
+            row = dict(epoch=self.epoch, train_loss=loss, epoch_seconds=secs, split=dict(self.timings),
+                       **self.evaluate(*test))
+            self.history.append(row)
+            if log:
+                log(f"epoch {row['epoch']}: train loss {loss:.4f}, test acc {row['acc_ordinary']:.4f} (ordinary "
+                    f"spikes) {row['acc_with_pseudo']:.4f} (with pseudospikes), hidden silent "
+                    f"{row['silent_fraction']:.3f} ({secs:.0f} s: {row['split']})")
+            if checkpoint:
+                self.save(checkpoint)
+        return self.history
+
     # ---- checkpoints (checkpoints.py: atomic, exact resume) -------------------------------
     def save(self, path):
         """Atomically write the weights and initial phases, AdaBelief's state, the learning-rate decay,
@@ -352,13 +376,7 @@ class SmoothMNIST:
 
     def load(self, path):
         """Restore a checkpoint written by `save` for the same settings (else ValueError)."""
-        with open(str(path) + ".json") as f:
-            stored = json.load(f).get("config", {})
-        differ = {k: (v, self.cfg.get(k)) for k, v in stored.items() if self.cfg.get(k) != v}
-        if differ:
-            raise ValueError(f"checkpoint {path} was written with other settings (stored, this experiment): "
-                             f"{differ}; create SmoothMNIST with the checkpoint's settings")
-        meta = load_checkpoint(path, self.net.params, self.opt)
+        meta = load_checkpoint(path, self.net.params, self.opt, config=self.cfg)
         self.schedule.n = int(meta["lr_decay_steps"])
         self.epoch, self.history = int(meta["epoch"]), meta["history"]
         self.rng.bit_generator.state = meta["rng"]

@@ -21,7 +21,6 @@ struggle. Settings (every entry of DEFAULTS can be overridden):
 """
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -86,11 +85,6 @@ def build(dataset="mnist", seed=0, data_dir=None, n_train=None, n_test=None, **o
     train, test = load(dataset, data_dir, n_train, n_test, seed)
     cfg.update(dataset=dataset, seed=seed, n_train=len(train[1]), n_test=len(test[1]))
     return SRCTrainer(net, dataset, train, test, cfg, seed), cfg
-
-
-def _jsonable(value):
-    """A setting as it reads back from a checkpoint's JSON (tuples become lists)."""
-    return json.loads(json.dumps(value))
 
 
 class SRCTrainer:
@@ -159,22 +153,18 @@ class SRCTrainer:
         """Atomically write the parameters, Adam's state, the epoch, the history and the RNG state."""
         save_checkpoint(path, self.net.params, self.opt,
                         {"epoch": self.epoch, "history": self.history, "rng": self.rng.bit_generator.state,
-                         "config": {k: v for k, v in self.cfg.items() if k in DEFAULTS}})
+                         "config": self._config()})
 
     def load(self, path):
         """Restore a checkpoint of a network with the same architecture and settings; training then
         continues exactly as if it had not stopped (same shuffles, same encoded spikes)."""
-        with open(str(path) + ".json") as f:
-            stored = json.load(f).get("config", {})
-        mine = {k: v for k, v in self.cfg.items() if k in DEFAULTS}
-        differ = {k: (stored[k], mine[k]) for k in stored if k in mine and _jsonable(mine[k]) != stored[k]}
-        if differ:
-            raise ValueError(f"checkpoint {path} was written with other settings (stored, this trainer): {differ}; "
-                             "build the trainer with the checkpoint's settings")
-        meta = load_checkpoint(path, self.net.params, self.opt)
+        meta = load_checkpoint(path, self.net.params, self.opt, config=self._config())
         self.epoch, self.history = int(meta["epoch"]), meta["history"]
         self.rng.bit_generator.state = meta["rng"]
         return self
+
+    def _config(self):
+        return {k: v for k, v in self.cfg.items() if k in DEFAULTS}
 
 
 def single_cell(drive=0.35, steps=120, input_spikes=None, target="numpy"):
