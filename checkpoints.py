@@ -64,7 +64,9 @@ def load_checkpoint(path, params, optimizer, config=None):
         meta = json.load(f)
     if config is not None:
         mine = json.loads(json.dumps(config))                # as it reads back from JSON (tuples -> lists)
-        differ = {k: (v, mine.get(k)) for k, v in meta.get("config", {}).items() if mine.get(k) != v}
+        stored_cfg = meta.get("config", {})
+        differ = {k: (stored_cfg.get(k, "absent"), mine.get(k, "absent")) for k in sorted(set(stored_cfg) | set(mine))
+                  if stored_cfg.get(k, "absent") != mine.get(k, "absent")}
         if differ:
             raise ValueError(f"checkpoint {path} was written with other settings (stored, this run): {differ}; "
                              "create the trainer with the checkpoint's settings")

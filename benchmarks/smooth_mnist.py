@@ -3,6 +3,7 @@
     python benchmarks/smooth_mnist.py --epochs 1 --seeds 0 --data-dir /work/shared/datasets
     python benchmarks/smooth_mnist.py --epochs 1 --n-train 10000 --simulator replay ...   # labelled partial
     python benchmarks/smooth_mnist.py --epochs 100 ... --checkpoint-dir ~/smooth-ckpt     # run again to resume
+    python benchmarks/smooth_mnist.py --epochs 100 --seeds 1 --add-seeds ...  # seeds in parallel processes, one entry
 
 Writes benchmarks/results/smooth_mnist.json with "test_acc_ordinary_mean", "test_acc_ordinary_std",
 "test_acc_with_pseudo_mean", "silent_fraction_before", "silent_fraction_after" (fraction of hidden
@@ -14,7 +15,10 @@ Brian2 run, the event replay, the backward pass and the update), "machine", "com
 were used. The file is written after every epoch. A `--speed-only` run (e.g. one epoch with the other
 simulator) goes under "speed": {"<simulator>": {"epoch_seconds", "epoch_seconds_split",
 "acc_after_1_epoch", ...}} and leaves the accuracy entries alone; a training run keeps "speed" and
-moves the result of an earlier run to "earlier_runs" (nothing measured is dropped).
+moves the result of an earlier run to "earlier_runs" (nothing measured is dropped). With
+`--add-seeds` the seeds of this run join those of the stored run when it has the same "settings",
+epochs asked for and simulator (else this run replaces it), merged under the file lock at every
+write, so seeds can run in parallel processes (give every process --add-seeds).
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import command, keep_replaced, machine, write_results  # noqa: E402
 
-from brian2learn.experiments.smooth_gradients import SmoothMNIST, mnist_data  # noqa: E402
+from brian2learn.experiments.smooth_gradients import MNIST_DEFAULTS, SmoothMNIST, mnist_data  # noqa: E402
 
 REFERENCE_EPOCHS = 100
 
@@ -38,9 +42,9 @@ def run_seed(seed, args, train, test, log, on_epoch=lambda before, rows: None):
     the experiment is saved after every epoch and a stopped seed resumes from its last checkpoint."""
     xs, ys = train
     n_batches = int(np.ceil(len(xs) / args.batch_size))
-    exp = SmoothMNIST(seed=seed, simulator=args.simulator, n_batches_per_epoch=n_batches,
-                      batch_size=args.batch_size, batch_copies=args.batch_copies, dt=args.dt)
-    ckpt = (os.path.join(args.checkpoint_dir, f"smooth_mnist-seed{seed}-train{len(xs)}-test{len(test[0])}.npz")
+    exp = SmoothMNIST(seed=seed, simulator=args.simulator, n_batches_per_epoch=n_batches, **settings(args))
+    flip = "" if args.p_flip == MNIST_DEFAULTS["p_flip"] else f"-pflip{args.p_flip:g}"
+    ckpt = (os.path.join(args.checkpoint_dir, f"smooth_mnist-seed{seed}-train{len(xs)}-test{len(test[0])}{flip}.npz")
             if args.checkpoint_dir else None)
     if ckpt and os.path.exists(ckpt):
         exp.load(ckpt)
@@ -50,6 +54,26 @@ def run_seed(seed, args, train, test, log, on_epoch=lambda before, rows: None):
                 progress=lambda b, l: log(f"  batch {b + 1}/{n_batches} loss {l:.4f}") if (b + 1) % 10 == 0 else None)
         on_epoch(exp.history[0], exp.history[1:])
     return exp.history[0], exp.history[1:]
+
+
+def settings(args):
+    """The SmoothMNIST settings this run changes from MNIST_DEFAULTS' (all recorded in the results)."""
+    return dict(batch_size=args.batch_size, batch_copies=args.batch_copies, dt=args.dt, p_flip=args.p_flip)
+
+
+def stored_seeds(stored, args):
+    """--add-seeds: [(seed, before, rows)] of the stored run that this run does not train, when that
+    run has the same settings, epochs asked for and simulator; else [] (this run replaces it, and
+    the stored run moves to "earlier_runs")."""
+    run = {k: v for k, v in stored.items() if k != "speed"}
+    if not (args.add_seeds and run):
+        return []
+    if (run.get("settings"), run.get("epochs_asked"), run.get("simulator")) != \
+            (dict(MNIST_DEFAULTS, **settings(args)), args.epochs, args.simulator):
+        print(f"--add-seeds: the stored run (settings {run.get('settings')}, {run.get('epochs_asked')} epochs "
+              f"asked for) differs from this one: replacing it (kept in earlier_runs)", flush=True)
+        return []
+    return [(e["seed"], e["before"], e["epochs"]) for e in run["per_seed"] if e["seed"] not in args.seeds]
 
 
 def main(argv=None):
@@ -62,6 +86,10 @@ def main(argv=None):
     p.add_argument("--batch-copies", type=int, default=500, help="network copies per Brian2 run")
     p.add_argument("--dt", type=float, default=0.05, help="Brian2 time step in ms")
     p.add_argument("--simulator", choices=("brian2", "replay"), default="brian2")
+    p.add_argument("--p-flip", type=float, default=MNIST_DEFAULTS["p_flip"],
+                   help="probability of flipping each input pixel of a training batch (reference 0.02)")
+    p.add_argument("--add-seeds", action="store_true",
+                   help="add this run's seeds to the stored run (same settings), e.g. one seed per process")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--timing-note", default=None, help="e.g. 'measured under load from parallel jobs'")
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "smooth_mnist.json"))
@@ -81,8 +109,8 @@ def main(argv=None):
     started = time.strftime("%Y-%m-%d %H:%M:%S")
 
     def write(results):
-        out = summarise(results, args, argv, train, test)
-        if args.speed_only:   # only the "speed" entry of this simulator changes
+        if args.speed_only:
+            out = summarise(results, args, argv, train, test)   # only the "speed" entry of this simulator changes
             keep = ("epoch_seconds", "epoch_seconds_split", "acc_after_1_epoch", "acc_after_1_epoch_ordinary",
                     "epochs", "seeds", "n_train", "n_test", "batch_size", "dt_ms", "command", "machine",
                     "timing_note", "partial")
@@ -93,7 +121,13 @@ def main(argv=None):
                 # of another run to "earlier_runs" (common.keep_replaced, on the file as one entry)
             def merge(stored):
                 previous = {k: v for k, v in stored.items() if k != "speed"}
-                new = keep_replaced({"run": previous} if previous else {}, "run", out, started)
+                others = stored_seeds(stored, args)
+                out = summarise(sorted(others + results, key=lambda r: r[0]), args, argv, train, test)
+                if others:
+                    out["commands"] = {**previous.get("commands", {str(s): previous["command"] for s, _, _ in others}),
+                                       **{str(s): out["command"] for s, _, _ in results}}
+                new = keep_replaced({"run": previous} if previous else {}, "run", out, started,
+                                    extends=bool(others))
                 return {**new, **({"speed": stored["speed"]} if "speed" in stored else {})}
             write_results(args.out, merge, update=False)
 
@@ -127,6 +161,8 @@ def summarise(results, args, argv, train, test):
         "n_train": len(train[0]),
         "n_test": len(test[0]),
         "simulator": args.simulator,
+        "settings": dict(MNIST_DEFAULTS, **settings(args)),
+        "epochs_asked": args.epochs,
         "dt_ms": args.dt,
         "batch_size": args.batch_size,
         "batch_copies_per_brian2_run": args.batch_copies,
