@@ -93,7 +93,8 @@ def _build(args):
 
     if args.dataset not in ("mnist", "fashion"):
         raise SystemExit(f"--dataset {args.dataset}: delay_only trains on mnist or fashion")
-    overrides = {k: v for k, v in dict(hidden=args.hidden, batch_size=args.batch_size).items() if v is not None}
+    overrides = {k: v for k, v in dict(hidden=args.hidden, batch_size=args.batch_size, p_flip=args.p_flip).items()
+                 if v is not None}
     trainer, cfg = delay_only.build(args.dataset, args.training, args.weights, data_dir=args.data_dir,
                                     device=args.device, in_simulation=args.in_simulation,
                                     directory=None, **common, **overrides)
@@ -167,7 +168,8 @@ def cmd_train_smooth(args):
     from .experiments.smooth_gradients import SmoothMNIST, mnist_data
 
     train, test = mnist_data(args.data_dir, args.n_train, args.n_test)
-    overrides = {k: v for k, v in dict(hidden=args.hidden, batch_size=args.batch_size).items() if v is not None}
+    overrides = {k: v for k, v in dict(hidden=args.hidden, batch_size=args.batch_size, p_flip=args.p_flip).items()
+                 if v is not None}
     batch = overrides.get("batch_size", 1000)
     exp = SmoothMNIST(seed=args.seed, simulator=args.simulator, n_batches_per_epoch=-(-len(train[0]) // batch),
                       **overrides)
@@ -184,7 +186,7 @@ def cmd_train_smooth(args):
                                      "acc_with_pseudo"}, f"smooth MNIST {sizes}", args.out, "smooth_mnist")
     last = exp.history[-1]
     result = {"experiment": "smooth_mnist", "network": sizes, "seed": args.seed, "epochs": exp.epoch,
-              "simulator": args.simulator, "test_acc_ordinary": last["acc_ordinary"],
+              "simulator": args.simulator, "settings": exp.cfg, "test_acc_ordinary": last["acc_ordinary"],
               "test_acc_with_pseudo": last["acc_with_pseudo"], "history": exp.history,
               "wall_seconds": time.perf_counter() - t0, "figure": fig}
     print(f"final test accuracy {last['acc_ordinary']:.4f} (ordinary) / {last['acc_with_pseudo']:.4f} "
@@ -220,7 +222,7 @@ def cmd_list(args):
           "[--in-simulation]")
     print("src  --dataset mnist|fashion|nmnist-emulated|nmnist  --depth N  --hidden N  --steps N  "
           "[--schedule EPOCHS GAMMA] [--gradient paper|exact]")
-    print("smooth_mnist  [--simulator brian2|replay]  [--hidden N]  [--batch-size N]")
+    print("smooth_mnist  [--simulator brian2|replay]  [--hidden N]  [--batch-size N]  [--p-flip P]")
 
 
 def main(argv=None):
@@ -247,6 +249,9 @@ def main(argv=None):
                    help="src: learning rate x GAMMA every EPOCHS epochs")
     t.add_argument("--simulator", choices=["brian2", "replay"], default="brian2",
                    help="smooth_mnist: forward run in Brian2, or the rule's exact event replay alone (faster)")
+    t.add_argument("--p-flip", type=float, default=None,
+                   help="smooth_mnist: probability of flipping each training input pixel (default 0.02, as the "
+                        "reference; 0: off)")
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--hidden", type=int, default=None)

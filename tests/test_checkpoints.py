@@ -91,3 +91,13 @@ def test_benchmarks_resume_a_stopped_seed_from_its_checkpoint(tmp_path, load_ben
         list(common.resumable_epochs(Fake(), "cell", "mnist/1 steps=40", 0, 96, args))
     other_seed = Fake()
     assert len(list(common.resumable_epochs(other_seed, "cell", "mnist/1 steps=40", 1, 96, args))) == 3
+
+
+def test_a_setting_the_checkpoint_lacks_is_a_difference(tmp_path):
+    """A checkpoint written before a setting existed (e.g. smooth MNIST before p_flip) is refused by a
+    trainer that has the setting, naming it, rather than loaded into a run with other settings."""
+    path = str(tmp_path / "c.npz")
+    save_checkpoint(path, _params(), Adam(0.01), {"epoch": 1, "config": {"lr": 0.01}})
+    with pytest.raises(ValueError, match=r"p_flip.*absent"):
+        load_checkpoint(path, _params(), Adam(0.01), config={"lr": 0.01, "p_flip": 0.02})
+    assert load_checkpoint(path, _params(), Adam(0.01), config={"lr": 0.01})["epoch"] == 1

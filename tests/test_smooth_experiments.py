@@ -52,3 +52,31 @@ def test_smooth_mnist_checkpoint_resumes_exactly(tmp_path, shared_data):
     assert c.opt.scale == a.opt.scale < 1
     with pytest.raises(ValueError, match="other settings.*hidden"):
         SmoothMNIST(**dict(kw, hidden=10)).load(ckpt)
+
+
+def test_input_flipping_toggles_pixels_at_the_asked_rate():
+    """flip_inputs (the reference's p_flip regularisation): p = 0 leaves the batch alone, p = 1 turns
+    every spiking pixel silent and every silent one into a spike at T ln(1/0.99), and about p of the
+    pixels flip otherwise; the input batch itself is never changed; a probability outside [0, 1]
+    is refused naming p_flip."""
+    import pytest
+
+    from brian2learn.experiments.smooth_gradients import SmoothMNIST, flip_inputs, mnist_input_time
+
+    rng = np.random.default_rng(0)
+    t_in = mnist_input_time(2.0)
+    x = np.where(rng.random((200, 784)) < 0.2, t_in, np.inf)
+    before = x.copy()
+    assert flip_inputs(x, 0.0, rng) is x
+    every = flip_inputs(x, 1.0, rng)
+    np.testing.assert_array_equal(np.isfinite(every), ~np.isfinite(x))
+    assert np.all(every[np.isfinite(every)] == t_in)
+    some = flip_inputs(x, 0.02, rng)
+    rate = np.mean(np.isfinite(some) != np.isfinite(x))
+    assert abs(rate - 0.02) < 0.002                       # 156 800 pixels: sd 0.00035
+    np.testing.assert_array_equal(x, before)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="p_flip"):
+            flip_inputs(x, bad, rng)
+    with pytest.raises(ValueError, match="p_flip"):
+        SmoothMNIST(simulator="replay", p_flip=2.0, hidden=4, batch_size=4, batch_copies=4)
