@@ -4,6 +4,7 @@
     python benchmarks/yinyang.py --configs "4-30-3 W" --update            # add/replace one config
     python benchmarks/yinyang.py --configs "4-30-3 W+synaptic" --seeds 0 --epochs 12 --timing --update
                                                          # speed only, on an otherwise idle machine
+    python benchmarks/yinyang.py --simulator replay ...  # the closed-form event forward, no Brian2
 
 Writes {"<config>": {"test_acc_mean", "test_acc_std", "seeds", "n_weights", "n_delays", "epochs",
 "acc_after_10_epochs_mean", "per_seed" (with a test-accuracy curve every 10 epochs), "command",
@@ -12,7 +13,9 @@ samples}, "machine"}. A config is written after each of its seeds (labelled part
 done); every run merges into the existing file (so several processes can share the work, one config
 each), and an entry of an earlier run that a new run replaces is kept in its "earlier_runs". A config run with fewer than the reference 300 epochs is labelled partial. `--schedule`
 replaces the reference learning-rate schedule (x0.95 every 20 epochs); such a run is stored under
-"<config> schedule=EPOCHSxGAMMA", never over the reference entry. Timings are wall-clock seconds of `Trainer.train_epoch`
+"<config> schedule=EPOCHSxGAMMA", never over the reference entry; a `--simulator replay` run
+(models.lif_replay: exact first spike times from the closed forms instead of the Brian2 run, same
+rule and settings) under "<config> simulator=replay". Timings are wall-clock seconds of `Trainer.train_epoch`
 (the Brian2 run with the learning rule at every trial boundary); the file's "epoch_seconds" is
 only written by a `--timing` run of "4-30-3 W+synaptic" (no other process should run meanwhile),
 the first epoch (code generation) excluded; a timing run writes no accuracies.
@@ -36,13 +39,19 @@ from brian2learn.experiments.yinyang import CONFIGS, build  # noqa: E402
 REFERENCE_EPOCHS = 300
 
 
-def entry_key(config, schedule):
-    """'<config>[ schedule=STEPxGAMMA]': runs with another learning-rate schedule never overwrite the reference."""
-    return config + (f" schedule={schedule[0]:g}x{schedule[1]:g}" if schedule else "")
+TIMING_DEVICE = {"brian2": "runtime-cython", "replay": "replay (closed-form event forward, numpy)"}
 
 
-def run_one(config, seed, epochs, schedule=None):
-    trainer, cfg = build(config, seed=seed, progress=False, **({"schedule": schedule} if schedule else {}))
+def entry_key(config, schedule, simulator="brian2"):
+    """'<config>[ schedule=STEPxGAMMA][ simulator=replay]': runs with another learning-rate schedule
+    or simulator never overwrite the reference entry."""
+    return (config + (f" schedule={schedule[0]:g}x{schedule[1]:g}" if schedule else "")
+            + (f" simulator={simulator}" if simulator != "brian2" else ""))
+
+
+def run_one(config, seed, epochs, schedule=None, simulator="brian2"):
+    trainer, cfg = build(config, seed=seed, progress=False, simulator=simulator,
+                         **({"schedule": schedule} if schedule else {}))
     x_val, y_val = yin_yang("validation")
     validation = (ttfs_linear(x_val), y_val)
     acc10 = None
@@ -60,8 +69,8 @@ def run_one(config, seed, epochs, schedule=None):
     return dict(seed=seed, test_acc=acc, acc_after_10_epochs=acc10, epoch_seconds=secs, curve=curve,
                 val_curve=val_curve, val_selected=dict(epoch=best, val_acc=val_curve[best], test_acc=curve[best]),
                 n_weights=trainer.net.n_weights, n_delays=trainer.net.n_delays,
-                settings={k: cfg[k] for k in ("hidden", "delays", "lr", "loss", "dt", "duration", "batch_size",
-                                                     "max_grad_norm", "schedule")})
+                settings=dict({k: cfg[k] for k in ("hidden", "delays", "lr", "loss", "dt", "duration", "batch_size",
+                                                     "max_grad_norm", "schedule")}, simulator=simulator))
 
 
 def summarise(runs, args, cmd):
@@ -107,6 +116,9 @@ def main(argv=None):
     p.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
                    help="learning rate x GAMMA every EPOCHS epochs instead of the reference x0.95 every 20 "
                         "(stored under '<config> schedule=EPOCHSxGAMMA')")
+    p.add_argument("--simulator", choices=("brian2", "replay"), default="brian2",
+                   help="the Brian2 run, or the exact closed-form event forward (models.lif_replay; stored "
+                        "under '<config> simulator=replay')")
     args = p.parse_args(argv)
     schedule = (int(args.schedule[0]), args.schedule[1]) if args.schedule else None
     cmd = command(__file__, argv)
@@ -116,19 +128,22 @@ def main(argv=None):
         runs = []
         for seed in args.seeds:
             t0 = time.perf_counter()
-            r = run_one(config, seed, args.epochs, schedule)
+            r = run_one(config, seed, args.epochs, schedule, args.simulator)
             runs.append(r)
             print(f"{config:22s} seed {seed}: test acc {r['test_acc']:.4f} (after 10 epochs "
                   f"{r['acc_after_10_epochs']}) {time.perf_counter() - t0:.0f} s", flush=True)
             if not args.timing:   # each finished seed is written at once (labelled partial until all are done)
-                key, entry = entry_key(config, schedule), summarise(runs, args, cmd)
+                key, entry = entry_key(config, schedule, args.simulator), summarise(runs, args, cmd)
                 results = write_results(args.out, lambda stored: {key: keep_replaced(stored, key, entry, started),
                                                                   "machine": machine()}, update=True)
         if args.timing and config == "4-30-3 W+synaptic":   # a timing run writes no accuracies
             secs = [s for r in runs for s in r["epoch_seconds"][1:]]
-            new = {"epoch_seconds": {"runtime-cython": float(np.median(secs))}, "epoch_seconds_command": cmd,
-                   "machine": machine()}
-            results = write_results(args.out, new, update=True)
+            device = TIMING_DEVICE[args.simulator]
+            results = write_results(args.out, lambda stored: {
+                "epoch_seconds": {**stored.get("epoch_seconds", {}), device: float(np.median(secs))},
+                "epoch_seconds_commands": {**stored.get("epoch_seconds_commands", {"runtime-cython": stored[
+                    "epoch_seconds_command"]} if "epoch_seconds_command" in stored else {}), device: cmd},
+                "machine": machine()}, update=True)
     print(json.dumps({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v)
                       for k, v in results.items()}, indent=1))
 

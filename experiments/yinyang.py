@@ -71,8 +71,9 @@ def config_for(name, hidden=None, delays=None, **overrides):
 
 
 def build(name="4-30-3 W+synaptic", seed=0, n_train=None, n_test=None, target="cython", progress=True,
-          device="runtime", threads=None, **overrides):
-    """(trainer, config) for a named configuration; `overrides` change any DEFAULTS entry."""
+          device="runtime", threads=None, simulator="brian2", **overrides):
+    """(trainer, config) for a named configuration; `overrides` change any DEFAULTS entry.
+    simulator='replay': the exact closed-form event forward (models.lif_replay) instead of Brian2."""
     cfg = config_for(name, **overrides)
     tau_s = cfg["tau_s"]
     model = LIF(tau_s=tau_s, tau_m=2 * tau_s)
@@ -80,7 +81,7 @@ def build(name="4-30-3 W+synaptic", seed=0, n_train=None, n_test=None, target="c
     net = LayeredNetwork(4, [cfg["hidden"], 3], model=model, delays=delays, n_bias=1, bias_times=0.9 * tau_s,
                          weight_init=cfg["weight_init"], batch_size=cfg["batch_size"], dt=cfg["dt"] * tau_s,
                          duration=cfg["duration"] * tau_s, seed=seed, target=target,
-                         device=device, threads=threads)
+                         device=device, threads=threads, simulator=simulator)
     train, test = data(n_train, n_test)
     trainer = Trainer(net, train, test, optimizer=Adam(cfg["lr"], max_grad_norm=cfg["max_grad_norm"]), schedule=cfg["schedule"], loss=cfg["loss"],
                       bumping=WeightBumping(5e-4, (0.3, 0.0)), seed=seed, progress=progress)

@@ -156,12 +156,15 @@ class LayeredNetwork:
     record_states : bool, attach a StateMonitor to every neuron (small networks only)
     input_currents : bool, the inputs are real values driving the first layer as constant currents
                      (see the module docstring), not spike times; runtime device only
+    simulator : 'brian2' (default: the Brian2 run on `device`) or 'replay' (models.lif_replay: the
+                exact first spike times from the closed forms of tau_m = tau_s or 2 tau_s, event by
+                event in numpy, no Brian2 and no time grid; same records, same learning rules)
     """
 
     def __init__(self, n_inputs, layer_sizes, model=None, delays=None, n_bias=1, bias_times=None,
                  weight_init=((1.0, 1.0), (0.5, 1.0)), batch_size=1, dt=None, duration=None, seed=0,
                  latency=None, target="cython", record_states=False, device="runtime", standalone_dir=None,
-                 threads=None, input_currents=False):
+                 threads=None, input_currents=False, simulator="brian2"):
         self.model = model if model is not None else LIF()
         tu = self.model.time_unit
         self.n_inputs = int(n_inputs)
@@ -204,6 +207,15 @@ class LayeredNetwork:
             raise ValueError("input_currents=True needs device='runtime' (the currents are set per trial "
                              "from Python); use device='runtime' or spike-time inputs")
         self.standalone_dir, self.threads = standalone_dir, threads
+        if simulator not in ("brian2", "replay"):
+            raise ValueError(f"simulator must be 'brian2' or 'replay', got {simulator!r}")
+        if simulator == "replay":
+            if device != "runtime" or input_currents or record_states:
+                raise ValueError("simulator='replay' computes spike times without Brian2: it takes no device, "
+                                 "no input_currents and no record_states (use simulator='brian2' for those)")
+            from .lif_replay import layer_first_spikes
+            layer_first_spikes(self.model, np.zeros((1, 1, 1)), np.ones((1, 1)), 1.0)  # refuses other ratios
+        self.simulator = simulator
         self.record_states = bool(record_states)
         weight_init = list(weight_init)
         if len(weight_init) < L:
@@ -413,16 +425,22 @@ class LayeredNetwork:
                               for name, (syn, idx) in br["synapses"].items()}
         return br["src_vars"], br["lif_vars"], br["syn_vars"]
 
-    def _master_flat(self):
-        """All weights and total delays as flat arrays (checked), and whether each changed since
-        the last broadcast."""
-        br = self._brian
+    def _checked_flat(self):
+        """All weights and total delays as flat arrays; FloatingPointError if one is NaN, inf or a
+        delay negative (a diverged training step), before anything is simulated."""
         w_flat = np.concatenate([p["w"].ravel() for p in self.params])
         d_flat = np.concatenate([self.total_delays(l).ravel() for l in range(self.n_layers)])
         if not np.all(np.isfinite(w_flat)):
             raise FloatingPointError("a weight became NaN or inf; lower the learning rate or check the loss")
         if not np.all(np.isfinite(d_flat)) or np.any(d_flat < 0):
             raise FloatingPointError("a delay became negative, NaN or inf; clip delays or use reparam")
+        return w_flat, d_flat
+
+    def _master_flat(self):
+        """All weights and total delays as flat arrays (checked), and whether each changed since
+        the last broadcast."""
+        br = self._brian
+        w_flat, d_flat = self._checked_flat()
         last = br.setdefault("last_broadcast", {})
         w_new = "w" not in last or not np.array_equal(last["w"], w_flat)
         d_new = "d" not in last or not np.array_equal(last["d"], d_flat)
@@ -552,6 +570,18 @@ class LayeredNetwork:
         bias = [src[:, c:c + nb].copy() for c, nb in zip(lay["bias_col"], self.n_bias)]
         return TrialRecord(layers=layers, bias=bias, n_valid=n_valid)
 
+    def _replay_record(self, inputs):
+        """The TrialRecord of one trial from the closed forms (simulator='replay'); the rows past the
+        trial's samples are silent inputs, as the unused batch copies of a Brian2 run."""
+        from .lif_replay import replay_layers
+
+        self._checked_flat()
+        n = len(inputs)
+        x = np.full((self.batch_size, self.n_inputs), np.inf)
+        x[:n] = inputs
+        layers, bias = replay_layers(self, x, self.copy_offsets)
+        return TrialRecord(layers=layers, bias=bias, n_valid=n)
+
     def _on_trial_boundary(self):
         run = self._run
         k = run["k"]
@@ -596,6 +626,10 @@ class LayeredNetwork:
         trials = [x[order[i:i + B]] for i in range(0, len(order), B)]
         if not trials:
             raise ValueError("no samples to simulate")
+        if self.simulator == "replay":
+            for k, inputs in enumerate(trials):
+                callback(k, self._replay_record(inputs))
+            return order
         br = self.build()
         if br["project"] is not None:
             for k, inputs in enumerate(trials):

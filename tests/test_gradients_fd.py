@@ -126,3 +126,14 @@ def test_other_tau_ratios_get_exact_gradients_too(ratio):
     x = rng.uniform(0.1, 2.0, (6, 3))
     c = rng.normal(size=(6, 2))
     assert_gradients_match(net, x, c, per_array=4)
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0])
+def test_gradients_match_finite_differences_of_the_replay_simulator(ratio):
+    """simulator='replay' (closed-form event forward, no time grid): the same rule equals central
+    differences of the replayed spike times, every parameter kind, three layers."""
+    net = make_net(ratio, [4, 3, 2], "axonal+dendritic+synaptic", None, seed=11)
+    net.simulator = "replay"
+    x = np.random.default_rng(11).uniform(0.1, 1.5, (6, 3))
+    c = np.random.default_rng(12).normal(size=(6, 2))
+    assert_gradients_match(net, x, c, per_array=4, require_most_nonzero=True)
