@@ -14,8 +14,10 @@ dask-2-workers (two worker processes of a Dask LocalCluster, runtime replicas),
 cpp_standalone-in-simulation (in_simulation.InSimulationTrainer: the rule and Adam as generated
 code, the whole epoch one run of the compiled program; MNIST only, as the Yin-Yang configuration's
 MSE loss, weight bumping and reparameterised delays are not in generated code; its events are the
-count of another device's run on the same samples, same order), and cuda_standalone when measured
-on a GPU machine (not built here).
+count of another device's run on the same samples, same order), replay-numpy (no Brian2 device: the
+exact closed-form event forward of models.lif_replay with the same rule and optimiser, the
+DelGrad reference's kind of simulator), and cuda_standalone when measured on a GPU machine (not
+built here).
 Each device first builds and compiles the network and simulates two minibatches (not timed), then
 trains one timed epoch.
 
@@ -49,7 +51,7 @@ from common import command, machine, write_results  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared", "datasets")
 DEVICES = ("runtime-cython", "cpp_standalone", "cpp_standalone+openmp", "dask-2-workers",
-           "cpp_standalone-in-simulation")
+           "cpp_standalone-in-simulation", "replay-numpy")
 FULL_EPOCH = {"yinyang": 5000, "mnist": 60000}
 
 
@@ -67,6 +69,8 @@ def build(net_name, device, n_train, data_dir):
         if net_name != "mnist":
             raise SystemExit("cpp_standalone-in-simulation: only the mnist network (see the docstring)")
         dev = dict(in_simulation=True)
+    elif device == "replay-numpy":
+        dev = dict(simulator="replay")
     else:
         dev = dict(device="runtime" if device in ("runtime-cython", "dask-2-workers") else "cpp_standalone",
                    threads=2 if device.endswith("openmp") else None)

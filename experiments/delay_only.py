@@ -79,9 +79,10 @@ def data(dataset="mnist", data_dir=None, n_train=None, n_test=None, window=2.0, 
 
 def build(dataset="mnist", training="delays", weights="normal", seed=0, data_dir=None, n_train=None,
           n_test=None, progress=True, target="cython", device="runtime", threads=None, in_simulation=False,
-          directory=None, **overrides):
+          directory=None, simulator="brian2", **overrides):
     """(trainer, config) for one cell of the comparison: dataset x training x weights.
 
+    simulator='replay': the exact closed-form event forward (models.lif_replay) instead of Brian2.
     in_simulation: train with the rule and Adam as generated code, one compiled run per epoch
     (in_simulation.InSimulationTrainer; `directory` its project folder); delay-only and
     weight training without bumping."""
@@ -98,7 +99,7 @@ def build(dataset="mnist", training="delays", weights="normal", seed=0, data_dir
     net = LayeredNetwork(784, [cfg["hidden"], 10], model=model, delays=delays, n_bias=0,
                          weight_init=weight_inits(weights, model, cfg), batch_size=cfg["batch_size"],
                          dt=cfg["dt"] * tau_s, duration=cfg["duration"] * tau_s, seed=seed, target=target,
-                         device=device, threads=threads)
+                         device=device, threads=threads, simulator=simulator)
     train, test = data(dataset, data_dir, n_train, n_test, cfg["window"], cfg["levels"])
     trains_weights = "weights" in TRAINING[training]
     optimizer = Adam({"weights": cfg["lr_weights"], "delays": cfg["lr"]}, amsgrad=cfg["amsgrad"])

@@ -29,9 +29,9 @@ __all__ = ["layer_first_spikes", "replay_layers"]
 
 
 def _crossings_ratio2(a, w, c):
-    """T_k of tau_m = 2 tau_s for every prefix k of the sorted arrivals a (inf where none)."""
-    As = np.cumsum(w * np.exp(a), axis=1)
-    Am = np.cumsum(w * np.exp(0.5 * a), axis=1)
+    """T_k of tau_m = 2 tau_s for every prefix k of the sorted arrivals a (last axis; inf where none)."""
+    As = np.cumsum(w * np.exp(a), axis=-1)
+    Am = np.cumsum(w * np.exp(0.5 * a), axis=-1)
     D = Am * Am - 4.0 * As * c
     sq = np.sqrt(np.maximum(D, 0.0))
     ok = (D >= 0) & (As > 0) & (Am + sq > 0)
@@ -41,10 +41,10 @@ def _crossings_ratio2(a, w, c):
 
 
 def _crossings_equal(a, w, c):
-    """T_k of tau_m = tau_s for every prefix k of the sorted arrivals a (inf where none)."""
+    """T_k of tau_m = tau_s for every prefix k of the sorted arrivals a (last axis; inf where none)."""
     ea = w * np.exp(a)
-    A = np.cumsum(ea, axis=1)
-    B = np.cumsum(ea * a, axis=1)
+    A = np.cumsum(ea, axis=-1)
+    B = np.cumsum(ea * a, axis=-1)
     pos = A > 0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(pos, B / np.where(pos, A, 1.0), 0.0)
@@ -54,49 +54,65 @@ def _crossings_equal(a, w, c):
     return np.where(ok, T, np.inf)
 
 
+def _crossings(model):
+    if model.equal_time_constants:
+        return _crossings_equal
+    if abs(model.ratio - 2.0) < 1e-12:
+        return _crossings_ratio2
+    raise ValueError(f"simulator='replay' needs the closed forms of tau_m = tau_s or tau_m = 2 tau_s; "
+                     f"this LIF has tau_m / tau_s = {model.ratio:g}: use simulator='brian2'")
+
+
 def layer_first_spikes(model, arrivals, weights, t_max):
     """First spike time of each postsynaptic neuron: (B, n_post), inf where it stays silent.
 
-    arrivals: (B, n_pre, n_post) input arrival times (tau_s units, inf = no input);
-    weights: (n_pre, n_post) or (B, n_pre, n_post); t_max: the trial duration (a crossing at or
+    arrivals: (B, n_post, n_in) input arrival times at each neuron (tau_s units, inf = no input);
+    weights: the same shape (or broadcastable to it); t_max: the trial duration (a crossing at or
     after it is no spike, as in the Brian2 run).
     """
-    if model.equal_time_constants:
-        crossings = _crossings_equal
-    elif abs(model.ratio - 2.0) < 1e-12:
-        crossings = _crossings_ratio2
-    else:
-        raise ValueError(f"simulator='replay' needs the closed forms of tau_m = tau_s or tau_m = 2 tau_s; "
-                         f"this LIF has tau_m / tau_s = {model.ratio:g}: use simulator='brian2'")
-    B, _, n_post = arrivals.shape
-    order = np.argsort(arrivals, axis=1, kind="stable")
-    a = np.take_along_axis(arrivals, order, axis=1)
-    w = np.take_along_axis(np.broadcast_to(weights, arrivals.shape), order, axis=1)
+    crossings = _crossings(model)
+    order = np.argsort(arrivals, axis=-1, kind="stable")
+    a = np.take_along_axis(arrivals, order, axis=-1)
+    w = np.take_along_axis(np.broadcast_to(weights, arrivals.shape), order, axis=-1)
     live = np.isfinite(a)
-    a0 = np.where(live, a, 0.0)
-    w0 = np.where(live, w, 0.0)
-    T = crossings(a0, w0, model.rheobase)
-    nxt = np.concatenate([a[:, 1:], np.full((B, 1, n_post), np.inf)], axis=1)
+    T = crossings(np.where(live, a, 0.0), np.where(live, w, 0.0), model.rheobase)
+    nxt = np.concatenate([a[..., 1:], np.full(a.shape[:-1] + (1,), np.inf)], axis=-1)
     hit = live & (T > a) & (T <= nxt) & (T < t_max)
-    first = np.argmax(hit, axis=1)[:, None, :]
-    return np.where(hit.any(axis=1), np.take_along_axis(T, first, axis=1)[:, 0, :], np.inf)
+    first = np.argmax(hit, axis=-1)[..., None]
+    return np.where(hit.any(axis=-1), np.take_along_axis(T, first, axis=-1)[..., 0], np.inf)
+
+
+def _active(t_pre):
+    """Per sample, the presynaptic neurons that spiked, first: (idx (B, A), their times (B, A), inf
+    past each sample's count), A = the largest count (>= 1). Silent inputs never matter."""
+    fin = np.isfinite(t_pre)
+    A = max(int(fin.sum(axis=1).max(initial=0)), 1)
+    idx = np.argsort(~fin, axis=1, kind="stable")[:, :A]
+    return idx, np.take_along_axis(t_pre, idx, axis=1)
 
 
 def replay_layers(network, inputs, weight_offsets=None):
     """Spike times of every layer for input times (B, n_in): [inputs, layer 1, ..., output] and the
     bias times per projection, from the network's current parameters (models.network.TrialRecord
-    lists). weight_offsets: optional per-copy weight offsets (B, n_weights) as set_copy_offsets."""
+    lists). weight_offsets: optional per-copy weight offsets (B, n_weights) as set_copy_offsets.
+    Only the inputs that spiked enter each layer's computation (B x n_post x active inputs)."""
     B = inputs.shape[0]
     layers, bias = [inputs], []
     start = 0
+    rows = np.arange(B)[:, None]
     for l in range(network.n_layers):
         b = np.full((B, network.n_bias[l]), network.bias_times[l])
         bias.append(b)
-        pre = np.concatenate([layers[-1], b], axis=1)
+        idx, t = _active(np.concatenate([layers[-1], b], axis=1))
         W = network.params[l]["w"]
-        if weight_offsets is not None:
-            W = W[None] + weight_offsets[:, start:start + W.size].reshape((B,) + W.shape)
-        start += network.params[l]["w"].size
-        arrivals = pre[:, :, None] + network.total_delays(l)[None]
-        layers.append(layer_first_spikes(network.model, arrivals, W, network.duration))
+        size = W.size
+        Dt = network.total_delays(l).T                                  # (n_post, n_pre)
+        arrivals = t[:, None, :] + Dt[:, idx].transpose(1, 0, 2)        # (B, n_post, A)
+        if weight_offsets is None:
+            Wa = W.T[:, idx].transpose(1, 0, 2)
+        else:
+            Wb = W[None] + weight_offsets[:, start:start + size].reshape((B,) + W.shape)
+            Wa = Wb[rows, idx].transpose(0, 2, 1)
+        start += size
+        layers.append(layer_first_spikes(network.model, arrivals, Wa, network.duration))
     return layers, bias
