@@ -42,16 +42,32 @@ REFERENCE_EPOCHS = 300
 TIMING_DEVICE = {"brian2": "runtime-cython", "replay": "replay (closed-form event forward, numpy)"}
 
 
-def entry_key(config, schedule, simulator="brian2"):
-    """'<config>[ schedule=STEPxGAMMA][ simulator=replay]': runs with another learning-rate schedule
-    or simulator never overwrite the reference entry."""
+def entry_key(config, schedule, simulator="brian2", lr=None, batch_size=None):
+    """'<config>[ schedule=STEPxGAMMA][ lr=W/D][ batch=B][ simulator=replay]': runs with another
+    learning-rate schedule, learning rates, batch size or simulator never overwrite the reference entry."""
     return (config + (f" schedule={schedule[0]:g}x{schedule[1]:g}" if schedule else "")
+            + (f" lr={'/'.join(f'{v:g}' for v in lr.values())}" if lr else "")
+            + (f" batch={batch_size}" if batch_size else "")
             + (f" simulator={simulator}" if simulator != "brian2" else ""))
 
 
-def run_one(config, seed, epochs, schedule=None, simulator="brian2"):
-    trainer, cfg = build(config, seed=seed, progress=False, simulator=simulator,
-                         **({"schedule": schedule} if schedule else {}))
+def overrides(config, args):
+    """The DEFAULTS / config entries this run changes: schedule, learning rates, batch size."""
+    out = {}
+    if args.schedule:
+        out["schedule"] = (int(args.schedule[0]), args.schedule[1])
+    if args.lr:
+        kinds = ["weights", "delays"][:len(args.lr)]
+        if len(args.lr) == 2 and "delays" not in CONFIGS[config]["lr"]:
+            raise SystemExit(f"--lr: {config!r} has no delays to train; give one learning rate")
+        out["lr"] = dict(zip(kinds, args.lr))
+    if args.batch_size:
+        out["batch_size"] = args.batch_size
+    return out
+
+
+def run_one(config, seed, epochs, simulator="brian2", **changes):
+    trainer, cfg = build(config, seed=seed, progress=False, simulator=simulator, **changes)
     x_val, y_val = yin_yang("validation")
     validation = (ttfs_linear(x_val), y_val)
     acc10 = None
@@ -116,11 +132,13 @@ def main(argv=None):
     p.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
                    help="learning rate x GAMMA every EPOCHS epochs instead of the reference x0.95 every 20 "
                         "(stored under '<config> schedule=EPOCHSxGAMMA')")
+    p.add_argument("--lr", nargs="+", type=float, metavar="LR", default=None,
+                   help="learning rates of the weights (and delays) instead of the config's (key ' lr=W/D')")
+    p.add_argument("--batch-size", type=int, default=None, help="instead of the reference 150 (key ' batch=B')")
     p.add_argument("--simulator", choices=("brian2", "replay"), default="brian2",
                    help="the Brian2 run, or the exact closed-form event forward (models.lif_replay; stored "
                         "under '<config> simulator=replay')")
     args = p.parse_args(argv)
-    schedule = (int(args.schedule[0]), args.schedule[1]) if args.schedule else None
     cmd = command(__file__, argv)
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     results = {}
@@ -128,12 +146,14 @@ def main(argv=None):
         runs = []
         for seed in args.seeds:
             t0 = time.perf_counter()
-            r = run_one(config, seed, args.epochs, schedule, args.simulator)
+            changes = overrides(config, args)
+            r = run_one(config, seed, args.epochs, args.simulator, **changes)
             runs.append(r)
             print(f"{config:22s} seed {seed}: test acc {r['test_acc']:.4f} (after 10 epochs "
                   f"{r['acc_after_10_epochs']}) {time.perf_counter() - t0:.0f} s", flush=True)
             if not args.timing:   # each finished seed is written at once (labelled partial until all are done)
-                key, entry = entry_key(config, schedule, args.simulator), summarise(runs, args, cmd)
+                key = entry_key(config, changes.get("schedule"), args.simulator, changes.get("lr"), args.batch_size)
+                entry = summarise(runs, args, cmd)
                 results = write_results(args.out, lambda stored: {key: keep_replaced(stored, key, entry, started),
                                                                   "machine": machine()}, update=True)
         if args.timing and config == "4-30-3 W+synaptic":   # a timing run writes no accuracies

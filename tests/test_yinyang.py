@@ -52,7 +52,7 @@ def test_benchmark_writes_each_seed_and_keeps_schedules_apart(tmp_path, monkeypa
     out = str(tmp_path / "yy.json")
     schedules = []
 
-    def fake_run(config, seed, epochs, schedule=None):
+    def fake_run(config, seed, epochs, simulator="brian2", schedule=None, **changes):
         schedules.append(schedule)
         if seed == 1 and epochs == 2:
             with open(out) as f:
@@ -84,3 +84,10 @@ def test_benchmark_writes_each_seed_and_keeps_schedules_apart(tmp_path, monkeypa
     assert entry["epochs"] == 3 and entry["seeds"] == [0]
     assert [e["epochs"] for e in entry["earlier_runs"]] == [2] and entry["earlier_runs"][0]["seeds"] == [0, 1]
     assert stored["4-5-3 W+synaptic"] == {"test_acc_mean": 0.95}          # no --update: still merged
+    # other learning rates, batch size and simulator: an entry of their own, named by them
+    bench.main(["--configs", "4-5-3 W+synaptic", "--seeds", "0", "--epochs", "2", "--lr", "0.02", "0.01",
+                "--batch-size", "50", "--simulator", "replay", "--out", out])
+    with open(out) as f:
+        stored = json.load(f)
+    assert stored["4-5-3 W+synaptic lr=0.02/0.01 batch=50 simulator=replay"]["seeds"] == [0]
+    assert stored["4-5-3 W+synaptic"] == {"test_acc_mean": 0.95}
