@@ -4,6 +4,8 @@
     python benchmarks/perturbation.py --tasks regression_x2 --steps 6000 --lr-final 0.1 --label decay
     python benchmarks/perturbation.py --tasks regression_x2 --encode current --label current
     python benchmarks/perturbation.py --tasks regression_x2 --steps 6000 --lr-final 0.1 --resample --label resample
+    python benchmarks/perturbation.py --tasks regression_x2 --simulator replay --steps 30000 --label long
+                                                        # the closed-form event forward instead of Brian2
     python benchmarks/perturbation.py --cosine --speed --update      # cosine_vs_K and the speed ratio
     python benchmarks/perturbation.py --plot                          # results/perturbation_cosine.png
 
@@ -49,7 +51,7 @@ def run_task(task, args):
     entry = dict(seeds=args.seeds, steps=steps, K=args.K, eps=args.eps, layerwise=True, hidden=args.hidden,
                  lr_perturbation=args.lr, lr_exact=args.lr_exact, optimizer=_schedule(args.lr_final, args.lr_hold),
                  optimizer_exact=_schedule(args.lr_final_exact), n_grid=len(make_task(task).points),
-                 decode="membrane", encode=args.encode, substrate=args.substrate)
+                 decode="membrane", encode=args.encode, substrate=args.substrate, simulator=args.simulator)
     if args.substrate == "qif":
         entry.update(decode="unwrapped phase of the theta neurons, linear readout", hidden=args.hidden,
                      lr_exact=None, optimizer_exact=None)
@@ -79,7 +81,7 @@ def run_task(task, args):
             r = (train_qif(task, **common) if args.substrate == "qif" else
                  train(task, gradient=gradient, encode=args.encode, **common,
                        reject_factor=args.reject_factor if gradient == "perturbation" else None,
-                       resample=args.resample))
+                       resample=args.resample, simulator=args.simulator))
             if gradient == "perturbation" and args.reject_factor is not None:
                 entry.setdefault("rejected_steps_per_seed", []).append(r["rejected_steps"])
             errs.append(r["rel_l2"])
@@ -207,6 +209,9 @@ def main(argv=None):
     p.add_argument("--label", default=None,
                    help="store the runs under their own key '<task>/LABEL' (a labelled configuration)")
     p.add_argument("--hidden", type=int, default=30)
+    p.add_argument("--simulator", default="brian2", choices=["brian2", "replay"],
+                   help="LIF substrate: the Brian2 run, or the exact closed-form event forward (models.lif_replay; "
+                        "same spike times to rounding, ttfs inputs only)")
     p.add_argument("--cosine", action="store_true", help="cosine similarity to the exact gradient vs K")
     p.add_argument("--speed", action="store_true", help="batched step vs separate runs")
     p.add_argument("--partial", default=None, help="label for a partial run (e.g. '1 seed, 500 steps')")
@@ -231,6 +236,8 @@ def main(argv=None):
         p.error("--resample is implemented for the LIF substrate only")
     if args.resample and not all(t.startswith("regression") for t in args.tasks):
         p.error("--resample is for the regression tasks only (the PDE losses' finite differences need their grid)")
+    if args.simulator == "replay" and (args.substrate != "lif" or args.encode != "ttfs"):
+        p.error("--simulator replay is the LIF network with spike-time inputs: drop --substrate qif / --encode current")
     if args.substrate == "qif" and args.encode != "ttfs":
         p.error("--substrate qif takes spike-time inputs only: drop --encode current")
     if not 0 <= args.lr_hold < 1:

@@ -87,11 +87,14 @@ class SpikingSciML:
     weight_init : per projection (mean, std) in weight units (default N(2, 2): with two input spikes
                   and a bias most hidden neurons fire for every x, so u(x) is smooth)
     seed : int;  target : Brian2 code-generation target
+    simulator : 'brian2' (default) or 'replay' (models.lif_replay: the exact closed-form event forward,
+                no Brian2 run; 'ttfs' inputs only). Every forward run, clean or perturbed, uses it.
     Only weights (and the readout) are trained; delays stay at the latency.
     """
 
     def __init__(self, domain, hidden=30, decode="membrane", n_points=33, n_rows=1, dt=0.01, duration=3.0,
-                 seed=0, target="cython", weight_init=((2.0, 2.0),), out_scale=1.0, encode="ttfs"):
+                 seed=0, target="cython", weight_init=((2.0, 2.0),), out_scale=1.0, encode="ttfs",
+                 simulator="brian2"):
         if decode not in DECODERS:
             raise ValueError(f"decode must be one of {DECODERS}, got {decode!r}")
         if encode not in ENCODINGS:
@@ -107,7 +110,8 @@ class SpikingSciML:
         tau_s = 5 * ms
         model = LIF(tau_s=tau_s, tau_m=2 * tau_s)
         kw = dict(model=model, n_bias=1, bias_times=0.9 * tau_s, weight_init=weight_init, dt=dt * tau_s,
-                  duration=duration * tau_s, seed=seed, target=target, input_currents=encode == "current")
+                  duration=duration * tau_s, seed=seed, target=target, input_currents=encode == "current",
+                  simulator=simulator)
         n_in = 2 * len(self.domain)
         self.n_points, self.n_rows = int(n_points), int(n_rows)
         self.net = LayeredNetwork(n_in, layers, batch_size=self.n_points, **kw)
@@ -352,7 +356,7 @@ def lr_factor(step, steps, lr_final=1.0, lr_hold=0.0):
 def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_final=0.05, K=8, eps=1e-2,
           distribution="gaussian", layerwise=True, hidden=30, decode="membrane", n=None, seed=0,
           dt=0.01, target="cython", log_every=0, encode="ttfs", weight_init=((2.0, 2.0),), lr_hold=0.0,
-          reject_factor=None, resample=False):
+          reject_factor=None, resample=False, simulator="brian2"):
     """Train one task with Adam; returns a dict with the relative L2 error, forward runs, seconds, losses.
 
     The learning rate stays at lr for the first `lr_hold` fraction of the steps, then decays
@@ -360,7 +364,8 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
     rate leaves an error floor proportional to it). `encode`: 'ttfs' or 'current' (SpikingSciML).
     `reject_factor`: undo perturbation steps that raise the clean loss by more than this factor
     (SpikingSciML.fit); the result's "rejected_steps" counts them. `resample`: new training points
-    in every grid cell at every step (regression tasks; experiments.sciml_tasks, Task.resample)."""
+    in every grid cell at every step (regression tasks; experiments.sciml_tasks, Task.resample).
+    `simulator`: 'brian2' or 'replay' (SpikingSciML)."""
     if gradient not in ("perturbation", "exact"):
         raise ValueError(f"gradient must be 'perturbation' or 'exact', got {gradient!r}")
     if int(steps) != steps or steps < 1:
@@ -381,7 +386,7 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
     if gradient == "perturbation":
         est = PerturbationGradient(K=K, eps=eps, distribution=distribution, layerwise=layerwise, seed=seed)
     model = SpikingSciML(tk.domain, hidden=hidden, decode=decode, n_points=len(tk.points), dt=dt, seed=seed,
-                         target=target, encode=encode, weight_init=weight_init)
+                         target=target, encode=encode, weight_init=weight_init, simulator=simulator)
     opt = Adam({"weights": lr})
 
     def log(step, loss):
@@ -401,12 +406,13 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
 
 
 def cosine_vs_K(task="poisson_sin", Ks=(1, 2, 4, 8, 16, 32, 64), repeats=5, eps=1e-3, hidden=30, n=None,
-                distribution="gaussian", layerwise=False, seed=0, target="cython"):
+                distribution="gaussian", layerwise=False, seed=0, target="cython", simulator="brian2"):
     """Cosine similarity of the perturbation estimate to the exact gradient, per K (mean, std over repeats).
 
     At the initial parameters of the TTFS network on `task`; every estimate is one batched Brian2 run."""
     tk = make_task(task, n)
-    model = SpikingSciML(tk.domain, hidden=hidden, n_points=len(tk.points), seed=seed, target=target)
+    model = SpikingSciML(tk.domain, hidden=hidden, n_points=len(tk.points), seed=seed, target=target,
+                         simulator=simulator)
     model.use(PerturbationGradient(K=max(Ks), layerwise=layerwise))
     g, _ = model.exact_gradient(tk.points, tk.grad)
     sub = model.substrate(tk.points)

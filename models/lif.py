@@ -116,7 +116,7 @@ class LIF:
     @property
     def ratio(self) -> float:
         """r = tau_m / tau_s."""
-        return float(self.tau_m / self.tau_s)
+        return float(self.tau_m) / float(self.tau_s)      # plain floats: no unit arithmetic per call
 
     @property
     def equal_time_constants(self) -> bool:
@@ -130,7 +130,7 @@ class LIF:
     @property
     def rheobase(self) -> float:
         """lambda = g_l (v_th - E_l) in units of `weight_unit`: sum_i w_i k(x_i) = lambda at a spike."""
-        return float(self.g_l * (self.v_th - self.E_l) / self.weight_unit)
+        return float(self.g_l) * (float(self.v_th) - float(self.E_l)) / float(self.weight_unit)
 
     # ---- Brian2 code ---------------------------------------------------------------------
     def kernel_code(self, s: str) -> str:
