@@ -17,6 +17,8 @@ the real pan-tilt trajectory). Each pixel is an event-camera pixel: it keeps a r
 log-intensity L_ref; at each sample (every `sample_us`) with L = log(I + 0.1), while
 L - L_ref >= theta it emits an ON event and L_ref += theta, while L_ref - L >= theta an OFF event
 and L_ref -= theta (theta = 0.25 by default). No noise, no refractory period: an idealised sensor.
+Emulating takes ~25 ms per digit, so `load_split_pair` keeps the emulated splits in the dataset
+cache (`idx.cache_dir()`, "nmnist-emulated-<split>-<n>.npz", written atomically) and reads them back.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .idx import DatasetError, load_mnist
+from ..checkpoints import atomic_write_bytes
+from .idx import DatasetError, cache_dir, load_mnist
 
 __all__ = ["EVENT_DTYPE", "SENSOR", "read_nmnist", "write_nmnist", "frames", "emulate_nmnist",
            "load_nmnist", "load_split_pair"]
@@ -185,6 +188,26 @@ def load_split_pair(dataset, data_dir=None, n_train=None, n_test=None):
     for split, n in (("train", n_train), ("test", n_test)):
         images, labels = load_mnist(split, data_dir=data_dir)
         images, labels = images[:n], labels[:n].astype(int)
-        rec = [ev for k in range(0, len(images), 1000) for ev in emulate_nmnist(images[k:k + 1000])]
-        out.append((rec, labels))
+        out.append((_emulated_cached(split, images), labels))
     return out
+
+
+def _emulated_cached(split, images):
+    """emulate_nmnist(images), from the cache when the same digits were emulated before (the file
+    holds the images' checksum, so other digits or a changed emulation are never mixed up)."""
+    import hashlib
+    import io
+
+    digest = hashlib.sha256(images.tobytes() + repr(_SACCADE.tolist()).encode()).hexdigest()[:16]
+    path = Path(cache_dir()) / f"nmnist-emulated-{split}-{len(images)}-{digest}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            events, bounds = z["events"], z["bounds"]
+        return [events[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
+    rec = [ev for k in range(0, len(images), 1000) for ev in emulate_nmnist(images[k:k + 1000])]
+    buf = io.BytesIO()
+    np.savez(buf, events=np.concatenate(rec) if rec else np.zeros(0, EVENT_DTYPE),
+             bounds=np.concatenate([[0], np.cumsum([len(r) for r in rec])]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, buf.getvalue())
+    return rec

@@ -86,3 +86,20 @@ def test_emulated_events_have_the_nmnist_format(tmp_path):
     write_nmnist(tmp_path / "e.bin", ev)
     back = read_nmnist(tmp_path / "e.bin")
     np.testing.assert_array_equal(back["t"], ev["t"])
+
+
+def test_emulated_splits_are_cached_and_read_back_identically(tmp_path, monkeypatch, shared_data):
+    """The second load of the same emulated digits comes from the cache file, event for event."""
+    from brian2learn.datasets.nmnist import load_split_pair
+
+    monkeypatch.setenv("BRIAN2LEARN_DATA", str(tmp_path))
+    first = load_split_pair("nmnist-emulated", data_dir=shared_data, n_train=6, n_test=3)
+    files = sorted(p.name for p in tmp_path.glob("nmnist-emulated-*.npz"))
+    assert len(files) == 2 and files[0].startswith("nmnist-emulated-test-3-")
+    again = load_split_pair("nmnist-emulated", data_dir=shared_data, n_train=6, n_test=3)
+    for (rec_a, lab_a), (rec_b, lab_b) in zip(first, again):
+        np.testing.assert_array_equal(lab_a, lab_b)
+        assert len(rec_a) == len(rec_b) and all(np.array_equal(a, b) for a, b in zip(rec_a, rec_b))
+        assert all(len(a) > 100 for a in rec_a)
+    other = load_split_pair("nmnist-emulated", data_dir=shared_data, n_train=4, n_test=3)   # other digits
+    assert len(other[0][0]) == 4 and len(list(tmp_path.glob("nmnist-emulated-train-*.npz"))) == 2
