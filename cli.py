@@ -87,20 +87,21 @@ def _build(args):
             raise SystemExit("--in-simulation: the Yin-Yang configurations use the MSE loss, weight bumping and "
                              "reparameterised delays, which the generated-code rule does not implement")
         trainer, cfg = yinyang.build(args.config, hidden=args.hidden, batch_size=args.batch_size,
-                                     device=args.device, **common)
-        return trainer, f"Yin-Yang {args.config}", {"config": args.config}
+                                     device=args.device, simulator=args.simulator, **common)
+        return trainer, f"Yin-Yang {args.config}", {"config": args.config, "simulator": args.simulator}
     from .experiments import delay_only
 
     if args.dataset not in ("mnist", "fashion"):
         raise SystemExit(f"--dataset {args.dataset}: delay_only trains on mnist or fashion")
-    overrides = {k: v for k, v in dict(hidden=args.hidden, batch_size=args.batch_size, p_flip=args.p_flip).items()
-                 if v is not None}
+    if args.p_flip is not None:
+        raise SystemExit("--p-flip is a smooth_mnist setting (input flipping of its binary pixels)")
+    overrides = {k: v for k, v in dict(hidden=args.hidden, batch_size=args.batch_size).items() if v is not None}
     trainer, cfg = delay_only.build(args.dataset, args.training, args.weights, data_dir=args.data_dir,
                                     device=args.device, in_simulation=args.in_simulation,
-                                    directory=None, **common, **overrides)
+                                    directory=None, simulator=args.simulator, **common, **overrides)
     label = f"{args.dataset}/{args.training}/{args.weights}"
     return trainer, f"delay-only {label}", {"cell": label, "n_trainable": cfg["n_trainable"],
-                                            "in_simulation": args.in_simulation}
+                                            "in_simulation": args.in_simulation, "simulator": args.simulator}
 
 
 def cmd_train(args):
@@ -248,7 +249,8 @@ def main(argv=None):
     t.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
                    help="src: learning rate x GAMMA every EPOCHS epochs")
     t.add_argument("--simulator", choices=["brian2", "replay"], default="brian2",
-                   help="smooth_mnist: forward run in Brian2, or the rule's exact event replay alone (faster)")
+                   help="yinyang, delay_only, smooth_mnist: the Brian2 run, or the exact event replay alone "
+                        "(closed forms, no time grid; faster for Yin-Yang and smooth MNIST)")
     t.add_argument("--p-flip", type=float, default=None,
                    help="smooth_mnist: probability of flipping each training input pixel (default 0.02, as the "
                         "reference; 0: off)")

@@ -61,8 +61,22 @@ def test_cli_trains_smooth_mnist_and_resumes(tmp_path, shared_data):
     """`train smooth_mnist --simulator replay`: an epoch, then --resume for a second one."""
     base = [sys.executable, "-m", "brian2learn", "train", "smooth_mnist", "--simulator", "replay", "--hidden", "12",
             "--batch-size", "50", "--n-train", "150", "--n-test", "60", "--data-dir", shared_data, "--out", str(tmp_path)]
-    result = _train_then_resume(base, tmp_path)
+    result = _train_then_resume(base + ["--p-flip", "0.05"], tmp_path)
+    assert result["settings"]["p_flip"] == 0.05
     assert result["network"] == "784-12-12-10" and [h["epoch"] for h in result["history"]] == [0, 1, 2]
     assert result["history"][0]["silent_fraction"] > 0.9            # the network starts silent
     assert result["history"][2]["silent_fraction"] < result["history"][0]["silent_fraction"]
     assert (tmp_path / "smooth_mnist.png").stat().st_size > 10000
+
+
+def test_cli_trains_yinyang_on_the_replay_simulator_and_refuses_misplaced_options(tmp_path):
+    base = [sys.executable, "-m", "brian2learn", "train", "yinyang", "--epochs", "1", "--n-train", "150", "--n-test",
+            "100", "--batch-size", "50", "--out", str(tmp_path), "--no-progress"]
+    res = subprocess.run(base + ["--simulator", "replay"], capture_output=True, text=True,
+                         env=dict(os.environ, MPLBACKEND="Agg"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    result = json.load(open(tmp_path / "results.json"))
+    assert result["epochs"] == 1 and result["simulator"] == "replay"
+    res = subprocess.run([sys.executable, "-m", "brian2learn", "train", "delay_only", "--p-flip", "0.1", "--out",
+                          str(tmp_path)], capture_output=True, text=True)
+    assert res.returncode != 0 and "--p-flip is a smooth_mnist setting" in res.stderr
