@@ -88,6 +88,9 @@ def build(dataset="mnist", training="delays", weights="normal", seed=0, data_dir
     weight training without bumping."""
     if training not in TRAINING:
         raise ValueError(f"training must be one of {sorted(TRAINING)}, got {training!r}")
+    if in_simulation and simulator != "brian2":
+        raise ValueError("in_simulation=True runs the rule inside a compiled Brian2 program: it needs "
+                         f"simulator='brian2', got {simulator!r}")
     unknown = set(overrides) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(DEFAULTS)}")
