@@ -15,8 +15,8 @@ median seconds of one training epoch (numpy forward + BPTT + Adam)}, "forward_se
 (--timing only), "machine"}. 'nmnist-emulated' is the event-camera emulation of MNIST
 (datasets.nmnist), not the real N-MNIST recordings. A cell with less than the full training set,
 fewer than --full-epochs epochs or fewer than 3 seeds is labelled partial. The key names the schedule
-and every setting that differs from 100 steps, 100 hidden cells, lr 0.003, batch 64 and the paper's
-gradient ("mnist/1 schedule=3x0.5 steps=200", "mnist/1 hidden=256").
+and every setting that differs from 100 steps, 100 hidden cells, lr 0.003, batch 64, the paper's
+gradient and the spike-count readout ("mnist/1 schedule=3x0.5 steps=200", "fashion/1 readout=membrane").
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from brian2learn.experiments.src import DATASETS, build, encode  # noqa: E402
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets")
 FULL_TRAIN = 60000
 # entries whose key does not name a setting ran with these (the settings of the first runs)
-KEY_DEFAULTS = dict(steps=100, hidden=100, lr=3e-3, batch=64, gradient="paper")
+KEY_DEFAULTS = dict(steps=100, hidden=100, lr=3e-3, batch=64, gradient="paper", readout="counts")
 
 
 def run_cell(cell, seed, args, on_epoch=lambda run: None):
@@ -48,7 +48,7 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
     dataset, depth = cell.split("/")
     trainer, cfg = build(dataset, seed=seed, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
                          depth=int(depth), hidden=args.hidden, steps=args.steps, lr=args.lr,
-                         gradient=args.gradient, batch_size=args.batch_size,
+                         gradient=args.gradient, batch_size=args.batch_size, readout=args.readout,
                          schedule=tuple(args.schedule) if args.schedule else None)
     for h in resumable_epochs(trainer, cell, cell_key(cell, args), seed, cfg["n_train"], args):
         print(f"  {cell} seed {seed} epoch {h['epoch']}: train loss {h['train_loss']:.4f} acc {h['train_acc']:.4f} "
@@ -61,11 +61,11 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
 
 
 def cell_key(cell, args):
-    """'<cell>[ schedule=EPOCHSxGAMMA][ steps=N][ hidden=H][ lr=X][ batch=B][ gradient=G]' (a setting is
+    """'<cell>[ schedule=EPOCHSxGAMMA][ steps=N][ hidden=H][ lr=X][ batch=B][ gradient=G][ readout=R]' (a setting is
     named where it differs from KEY_DEFAULTS): runs with other settings never overwrite each other."""
     key = cell + (f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}" if args.schedule else "")
     for name, value in (("steps", args.steps), ("hidden", args.hidden), ("lr", args.lr),
-                        ("batch", args.batch_size), ("gradient", args.gradient)):
+                        ("batch", args.batch_size), ("gradient", args.gradient), ("readout", args.readout)):
         if value != KEY_DEFAULTS[name]:
             key += f" {name}={value:g}" if isinstance(value, float) else f" {name}={value}"
     return key
@@ -81,7 +81,8 @@ def check_add_seeds(cell, args):
     if entry is None:
         return
     mine = dict(steps=args.steps, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size, gradient=args.gradient,
-                schedule=list(args.schedule) if args.schedule else None)
+                readout=args.readout, schedule=list(args.schedule) if args.schedule else None)
+    entry = {"readout": "counts", **entry}   # entries written before --readout existed used counts
     differ = {k: (entry.get(k), v) for k, v in mine.items() if entry.get(k) != v}
     asked = entry.get("epochs_asked", entry["epochs"])
     if differ or asked != args.epochs:
@@ -113,7 +114,7 @@ def cell_results(cell, runs, args, argv):
                   "seeds": [r["seed"] for r in runs], "epochs": done, "epochs_asked": args.epochs,
                   "steps": args.steps, "hidden": args.hidden,
                   "lr": args.lr, "schedule": list(args.schedule) if args.schedule else None,
-                  "batch_size": args.batch_size, "gradient": args.gradient,
+                  "batch_size": args.batch_size, "gradient": args.gradient, "readout": args.readout,
                   "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
                   "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"],
                                                 "command": r["command"]} for r in runs},
@@ -159,7 +160,7 @@ def timing(args):
                                            "note": args.timing_note}}
 
 
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cells", nargs="*", default=["mnist/1"])
     p.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
@@ -170,6 +171,9 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--gradient", default="paper", choices=["paper", "exact"])
+    p.add_argument("--readout", default="counts", choices=["counts", "membrane"],
+                   help="logits = summed output spikes of an SRC layer, or the mean of a leaky non-spiking "
+                        "integrator (models.src); key ' readout=membrane'")
     p.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
                    help="learning rate x GAMMA every EPOCHS epochs (stored under '<cell> schedule=EPOCHSxGAMMA')")
     p.add_argument("--n-train", type=int, default=None)
@@ -187,13 +191,18 @@ def main(argv=None):
     p.add_argument("--timing-note", default="measured under load from parallel jobs (2 shared cores)")
     args = p.parse_args(argv)
     args.argv = argv
-    if args.timing:
-        write_results(args.out, {**timing(args), "machine": machine()}, update=True)
-        return
     for cell in args.cells:
         parts = cell.split("/")
         if len(parts) != 2 or parts[0] not in DATASETS or not parts[1].isdigit() or int(parts[1]) < 1:
             p.error(f"bad cell {cell!r}: use <{'|'.join(DATASETS)}>/<hidden layers >= 1>")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.timing:
+        write_results(args.out, {**timing(args), "machine": machine()}, update=True)
+        return
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     results = {}
     for cell in args.cells:

@@ -240,3 +240,27 @@ def test_checkpoint_resumes_exactly_and_refuses_other_settings(tmp_path, shared_
                   lr=3e-3, schedule=(1, 0.5), depth=2)[0]
     with pytest.raises(ValueError, match="other settings.*depth"):
         other.load(ckpt)
+
+
+
+def test_benchmark_readout_is_a_named_setting(tmp_path, shared_data, load_benchmark):
+    """benchmarks/src.py --readout membrane: trains with the integrator readout and stores it under its
+    own key with the setting recorded; entries written before the option existed count as spike-count
+    readouts when seeds are added to them, and --add-seeds still refuses other epochs."""
+    import json
+
+    bench = load_benchmark("src")
+    out = str(tmp_path / "src.json")
+    common = ["--cells", "mnist/1", "--seeds", "0", "--epochs", "1", "--steps", "10", "--hidden", "8",
+              "--n-train", "64", "--n-test", "32", "--data-dir", shared_data, "--out", out]
+    bench.main(common + ["--readout", "membrane"])
+    stored = json.load(open(out))
+    entry = stored["mnist/1 steps=10 hidden=8 readout=membrane"]
+    assert entry["readout"] == "membrane" and entry["partial"]
+    assert "mnist/1 steps=10 hidden=8" not in stored
+    stored["mnist/1 steps=10 hidden=8"] = {k: v for k, v in entry.items() if k != "readout"}  # an older entry
+    json.dump(stored, open(out, "w"))
+    bench.check_add_seeds("mnist/1", bench.parse_args(common + ["--add-seeds"]))   # counts: accepted
+    bench.check_add_seeds("mnist/1", bench.parse_args(common + ["--readout", "membrane", "--add-seeds"]))
+    with pytest.raises(SystemExit, match="epochs"):
+        bench.check_add_seeds("mnist/1", bench.parse_args(common[:5] + ["2"] + common[6:] + ["--add-seeds"]))
