@@ -42,7 +42,8 @@ class Trainer:
     """Train a LayeredNetwork with exact spike-time gradients.
 
     network : LayeredNetwork;  train, test : (input times (N, n_in) in tau_s units, labels)
-    optimizer : learning_rules.optimizers.Adam / SGD;  schedule : (step_size, gamma) or None
+    optimizer : learning_rules.optimizers.Adam / SGD;  schedule : (step_size, gamma) or None, or
+        (step_size, gamma, decay_start, decay_end) with a final linear decay (optimizers.StepLR)
     loss : 'ce' (TTFS cross-entropy) or 'mse' (shift-invariant MSE);  loss_kwargs : xi / delta
     bumping : learning_rules.WeightBumping or None;  seed : data order
     trainable : the parameter groups that learn, ('weights', 'delays') by default; ('delays',) is

@@ -15,6 +15,9 @@ within the crossing step); at dt = 0.01 tau_s none of 1800 (at most dt), for 0.8
 0.5 s per epoch (a larger check, README: 26 of ~33,000 spikes off by more than 1e-3 tau_s, at most
 0.21 tau_s).
 
+`final_decay=N` (not in the reference) adds a linear decay of the learning rate over the last N of
+the run's `epochs` (optimizers.StepLR), measured in benchmarks/README.md.
+
 Each config: name -> hidden size, delay kinds and learning rates (weights / delays); `max_grad_norm`
 (default None) clips each parameter array's gradient to that L2 norm, as the reference configs'
 max_dw_norm = 0.2 does. Measured with the benchmark (benchmarks/README.md): clipping at 0.2 did not
@@ -41,7 +44,7 @@ CONFIGS = {
 }
 
 DEFAULTS = dict(batch_size=150, epochs=300, dt=0.01, duration=4.0, loss="mse", tau_s=5 * ms,
-                schedule=(20, 0.95), weight_init=((1.0, 1.0), (0.5, 1.0)), max_grad_norm=None,
+                schedule=(20, 0.95), final_decay=None, weight_init=((1.0, 1.0), (0.5, 1.0)), max_grad_norm=None,
                 delay_reparam=(0.0, 1.0), delay_init=(-2.3, 0.5))
 
 
@@ -83,6 +86,12 @@ def build(name="4-30-3 W+synaptic", seed=0, n_train=None, n_test=None, target="c
                          duration=cfg["duration"] * tau_s, seed=seed, target=target,
                          device=device, threads=threads, simulator=simulator)
     train, test = data(n_train, n_test)
-    trainer = Trainer(net, train, test, optimizer=Adam(cfg["lr"], max_grad_norm=cfg["max_grad_norm"]), schedule=cfg["schedule"], loss=cfg["loss"],
+    schedule = cfg["schedule"]
+    if cfg["final_decay"]:   # the last final_decay of the run's epochs decay linearly (optimizers.StepLR)
+        if not 0 < int(cfg["final_decay"]) <= cfg["epochs"]:
+            raise ValueError(f"final_decay (epochs of the final learning-rate decay) must lie in 1..epochs = "
+                             f"{cfg['epochs']}, got {cfg['final_decay']!r}")
+        schedule = tuple(schedule) + (cfg["epochs"] - int(cfg["final_decay"]), cfg["epochs"])
+    trainer = Trainer(net, train, test, optimizer=Adam(cfg["lr"], max_grad_norm=cfg["max_grad_norm"]), schedule=schedule, loss=cfg["loss"],
                       bumping=WeightBumping(5e-4, (0.3, 0.0)), seed=seed, progress=progress)
     return trainer, cfg

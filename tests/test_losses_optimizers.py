@@ -70,6 +70,15 @@ def test_step_schedule_and_lr_validation():
     sched.set_epoch(45)
     assert np.isclose(opt.lr("w"), 0.95 ** 2)
     assert opt.lr("axonal") == 0.0
+    # final linear decay over epochs 250..299: 1 - k/50 after k decay epochs, floored at 2 %, on top of the steps
+    sched = StepLR(opt, 20, 0.95, 250, 300)
+    for epoch, factor in ((249, 1.0), (250, 1 - 1 / 50), (274, 0.5), (298, 0.02), (299, 0.02)):
+        sched.set_epoch(epoch)
+        assert np.isclose(opt.lr("w"), 0.95 ** (epoch // 20) * factor), epoch
+    with pytest.raises(ValueError, match="decay_start and decay_end"):
+        StepLR(opt, 20, 0.95, 250)
+    with pytest.raises(ValueError, match="decay_start < decay_end"):
+        StepLR(opt, 20, 0.95, 300, 300)
     with pytest.raises(ValueError, match="learning rate"):
         Adam({"weights": -1})
     with pytest.raises(ValueError, match="groups"):

@@ -91,3 +91,21 @@ def test_benchmark_writes_each_seed_and_keeps_schedules_apart(tmp_path, monkeypa
         stored = json.load(f)
     assert stored["4-5-3 W+synaptic lr=0.02/0.01 batch=50 simulator=replay"]["seeds"] == [0]
     assert stored["4-5-3 W+synaptic"] == {"test_acc_mean": 0.95}
+    bench.main(["--configs", "4-5-3 W+synaptic", "--seeds", "0", "--epochs", "2", "--final-decay", "1",
+                "--simulator", "replay", "--out", out])
+    with open(out) as f:
+        assert json.load(f)["4-5-3 W+synaptic final_decay=1 simulator=replay"]["seeds"] == [0]
+
+
+def test_final_decay_reaches_the_trainer_and_is_checked():
+    """final_decay=N: the trainer's StepLR decays over the last N of `epochs`; N outside 1..epochs is refused."""
+    from brian2learn.experiments.yinyang import build
+
+    trainer, _ = build("4-5-3 W+synaptic", n_train=30, n_test=30, progress=False, simulator="replay", epochs=10,
+                       final_decay=4, batch_size=30)
+    assert trainer.schedule.decay == (6, 10)
+    trainer.schedule.set_epoch(9)
+    assert trainer.optimizer.scale == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="final_decay"):
+        build("4-5-3 W+synaptic", n_train=30, n_test=30, progress=False, simulator="replay", epochs=10,
+              final_decay=11)
