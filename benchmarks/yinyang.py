@@ -14,7 +14,8 @@ done); every run merges into the existing file (so several processes can share t
 each), and an entry of an earlier run that a new run replaces is kept in its "earlier_runs". A config run with fewer than the reference 300 epochs is labelled partial. `--schedule`
 replaces the reference learning-rate schedule (x0.95 every 20 epochs); such a run is stored under
 "<config> schedule=EPOCHSxGAMMA", never over the reference entry (likewise `--final-decay N`, a
-linear decay over the last N epochs, under "<config> final_decay=N"); a `--simulator replay` run
+linear decay over the last N epochs, under "<config> final_decay=N", and `--bump-dead`, under
+"<config> bump_dead"); a `--simulator replay` run
 (models.lif_replay: exact first spike times from the closed forms instead of the Brian2 run, same
 rule and settings) under "<config> simulator=replay". Timings are wall-clock seconds of `Trainer.train_epoch`
 (the Brian2 run with the learning rule at every trial boundary); the file's "epoch_seconds" is
@@ -43,12 +44,13 @@ REFERENCE_EPOCHS = 300
 TIMING_DEVICE = {"brian2": "runtime-cython", "replay": "replay (closed-form event forward, numpy)"}
 
 
-def entry_key(config, schedule, simulator="brian2", lr=None, batch_size=None, final_decay=None):
-    """'<config>[ schedule=STEPxGAMMA][ final_decay=N][ lr=W/D][ batch=B][ simulator=replay]': runs with
-    another learning-rate schedule, learning rates, batch size or simulator never overwrite the
-    reference entry."""
+def entry_key(config, schedule, simulator="brian2", lr=None, batch_size=None, final_decay=None, bump_dead=False):
+    """'<config>[ schedule=STEPxGAMMA][ final_decay=N][ bump_dead][ lr=W/D][ batch=B][ simulator=replay]':
+    runs with another learning-rate schedule, bumping, learning rates, batch size or simulator never
+    overwrite the reference entry."""
     return (config + (f" schedule={schedule[0]:g}x{schedule[1]:g}" if schedule else "")
             + (f" final_decay={final_decay}" if final_decay else "")
+            + (" bump_dead" if bump_dead else "")
             + (f" lr={'/'.join(f'{v:g}' for v in lr.values())}" if lr else "")
             + (f" batch={batch_size}" if batch_size else "")
             + (f" simulator={simulator}" if simulator != "brian2" else ""))
@@ -68,6 +70,8 @@ def overrides(config, args):
         out["batch_size"] = args.batch_size
     if args.final_decay:
         out["final_decay"] = args.final_decay
+    if args.bump_dead:
+        out["bump_dead"] = True
     return out
 
 
@@ -91,7 +95,7 @@ def run_one(config, seed, epochs, simulator="brian2", **changes):
                 val_curve=val_curve, val_selected=dict(epoch=best, val_acc=val_curve[best], test_acc=curve[best]),
                 n_weights=trainer.net.n_weights, n_delays=trainer.net.n_delays,
                 settings=dict({k: cfg[k] for k in ("hidden", "delays", "lr", "loss", "dt", "duration", "batch_size",
-                                                     "max_grad_norm", "schedule", "final_decay")}, simulator=simulator))
+                                                     "max_grad_norm", "schedule", "final_decay", "bump_dead")}, simulator=simulator))
 
 
 def summarise(runs, args, cmd):
@@ -143,6 +147,8 @@ def main(argv=None):
     p.add_argument("--final-decay", type=int, default=None, metavar="N",
                    help="also decay the learning rate linearly over the last N epochs (optimizers.StepLR; key "
                         "' final_decay=N')")
+    p.add_argument("--bump-dead", action="store_true",
+                   help="also bump hidden neurons silent for a whole batch (WeightBumping dead=True; key ' bump_dead')")
     p.add_argument("--simulator", choices=("brian2", "replay"), default="brian2",
                    help="the Brian2 run, or the exact closed-form event forward (models.lif_replay; stored "
                         "under '<config> simulator=replay')")
@@ -161,7 +167,7 @@ def main(argv=None):
                   f"{r['acc_after_10_epochs']}) {time.perf_counter() - t0:.0f} s", flush=True)
             if not args.timing:   # each finished seed is written at once (labelled partial until all are done)
                 key = entry_key(config, changes.get("schedule"), args.simulator, changes.get("lr"), args.batch_size,
-                                args.final_decay)
+                                args.final_decay, args.bump_dead)
                 entry = summarise(runs, args, cmd)
                 results = write_results(args.out, lambda stored: {key: keep_replaced(stored, key, entry, started),
                                                                   "machine": machine()}, update=True)

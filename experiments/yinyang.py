@@ -16,7 +16,8 @@ within the crossing step); at dt = 0.01 tau_s none of 1800 (at most dt), for 0.8
 0.21 tau_s).
 
 `final_decay=N` (not in the reference) adds a linear decay of the learning rate over the last N of
-the run's `epochs` (optimizers.StepLR), measured in benchmarks/README.md.
+the run's `epochs` (optimizers.StepLR), and `bump_dead=True` also bumps a hidden neuron that is
+silent for a whole batch (learning_rules.WeightBumping `dead`); both measured in benchmarks/README.md.
 
 Each config: name -> hidden size, delay kinds and learning rates (weights / delays); `max_grad_norm`
 (default None) clips each parameter array's gradient to that L2 norm, as the reference configs'
@@ -44,7 +45,7 @@ CONFIGS = {
 }
 
 DEFAULTS = dict(batch_size=150, epochs=300, dt=0.01, duration=4.0, loss="mse", tau_s=5 * ms,
-                schedule=(20, 0.95), final_decay=None, weight_init=((1.0, 1.0), (0.5, 1.0)), max_grad_norm=None,
+                schedule=(20, 0.95), final_decay=None, bump_dead=False, weight_init=((1.0, 1.0), (0.5, 1.0)), max_grad_norm=None,
                 delay_reparam=(0.0, 1.0), delay_init=(-2.3, 0.5))
 
 
@@ -93,5 +94,5 @@ def build(name="4-30-3 W+synaptic", seed=0, n_train=None, n_test=None, target="c
                              f"{cfg['epochs']}, got {cfg['final_decay']!r}")
         schedule = tuple(schedule) + (cfg["epochs"] - int(cfg["final_decay"]), cfg["epochs"])
     trainer = Trainer(net, train, test, optimizer=Adam(cfg["lr"], max_grad_norm=cfg["max_grad_norm"]), schedule=schedule, loss=cfg["loss"],
-                      bumping=WeightBumping(5e-4, (0.3, 0.0)), seed=seed, progress=progress)
+                      bumping=WeightBumping(5e-4, (0.3, 0.0), dead=cfg["bump_dead"]), seed=seed, progress=progress)
     return trainer, cfg

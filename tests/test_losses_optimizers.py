@@ -141,3 +141,19 @@ def test_weight_bumping_reference_semantics():
     assert bump.last_layer is None and bump.skip_step
     with pytest.raises(ValueError, match="max_silent"):
         WeightBumping(1e-3, (1.5, 0.0))
+
+
+def test_weight_bumping_dead_hidden_neurons():
+    """dead=True: a hidden neuron silent for every sample is bumped even under the 30 % rule (and only
+    it); a neuron silent for some samples is not; the output layer keeps the reference rule."""
+    from brian2learn.learning_rules import WeightBumping
+    inf = np.inf
+    hidden = np.array([[1, inf, 1, 1, inf], [1, inf, 1, 1, 1.0]])   # neuron 1 dead, neuron 4 silent once (30 %)
+    out = np.ones((2, 2))
+    assert not WeightBumping(1e-3, (0.3, 0.0))(_FakeNet([5, 2]), _Record([hidden, out]))   # the reference rule
+    net = _FakeNet([5, 2])
+    assert WeightBumping(1e-3, (0.3, 0.0), dead=True)(net, _Record([hidden, out]))
+    np.testing.assert_array_equal(net.params[0]["w"][:, 1], 1e-3)
+    np.testing.assert_array_equal(net.params[0]["w"][:, [0, 2, 3, 4]], 0)
+    np.testing.assert_array_equal(net.params[1]["w"], 0)
+    assert not WeightBumping(1e-3, (0.3, 0.0), dead=True)(_FakeNet([5, 2]), _Record([np.ones((2, 5)), out]))

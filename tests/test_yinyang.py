@@ -95,6 +95,9 @@ def test_benchmark_writes_each_seed_and_keeps_schedules_apart(tmp_path, monkeypa
                 "--simulator", "replay", "--out", out])
     with open(out) as f:
         assert json.load(f)["4-5-3 W+synaptic final_decay=1 simulator=replay"]["seeds"] == [0]
+    bench.main(["--configs", "4-5-3 W+synaptic", "--seeds", "0", "--epochs", "2", "--bump-dead", "--out", out])
+    with open(out) as f:
+        assert json.load(f)["4-5-3 W+synaptic bump_dead"]["seeds"] == [0]
 
 
 def test_final_decay_reaches_the_trainer_and_is_checked():
@@ -103,9 +106,11 @@ def test_final_decay_reaches_the_trainer_and_is_checked():
 
     trainer, _ = build("4-5-3 W+synaptic", n_train=30, n_test=30, progress=False, simulator="replay", epochs=10,
                        final_decay=4, batch_size=30)
-    assert trainer.schedule.decay == (6, 10)
+    assert trainer.schedule.decay == (6, 10) and not trainer.bumping.dead
     trainer.schedule.set_epoch(9)
     assert trainer.optimizer.scale == pytest.approx(0.02)
+    assert build("4-5-3 W+synaptic", n_train=30, n_test=30, progress=False, simulator="replay",
+                 bump_dead=True)[0].bumping.dead
     with pytest.raises(ValueError, match="final_decay"):
         build("4-5-3 W+synaptic", n_train=30, n_test=30, progress=False, simulator="replay", epochs=10,
               final_decay=11)
