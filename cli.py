@@ -140,8 +140,8 @@ def cmd_train_src(args):
     dataset = args.dataset
     trainer, cfg = build(dataset, seed=args.seed, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
                          depth=args.depth, hidden=args.hidden, steps=args.steps, lr=args.lr,
-                         batch_size=args.batch_size, gradient=args.gradient,
-                         schedule=tuple(args.schedule) if args.schedule else None)
+                         batch_size=args.batch_size, gradient=args.gradient, readout=args.readout,
+                         hidden_gain=args.hidden_gain, schedule=tuple(args.schedule) if args.schedule else None)
     ckpt = os.path.join(args.out, "checkpoint.npz")
     if args.resume and os.path.exists(ckpt):
         trainer.load(ckpt)
@@ -157,7 +157,8 @@ def cmd_train_src(args):
     result = {"experiment": "src", "dataset": dataset, "emulated": dataset == "nmnist-emulated",
               "network": sizes, "seed": args.seed, "epochs": trainer.epoch,
               "test_acc": trainer.history[-1]["test_acc"] if trainer.history else None,
-              "settings": {k: cfg[k] for k in ("steps", "batch_size", "lr", "gradient", "schedule", "readout")},
+              "settings": {k: cfg[k] for k in ("steps", "batch_size", "lr", "gradient", "schedule", "readout",
+                                                  "hidden_gain")},
               "history": trainer.history, "wall_seconds": wall, "figure": fig}
     print(f"final test accuracy {result['test_acc']:.4f}; figure {fig}; results {_write_result(args, result)}")
 
@@ -222,7 +223,7 @@ def cmd_list(args):
     print("delay_only  --dataset mnist|fashion  --training delays|weights|both  --weights normal|ternary  "
           "[--in-simulation]")
     print("src  --dataset mnist|fashion|nmnist-emulated|nmnist  --depth N  --hidden N  --steps N  "
-          "[--schedule EPOCHS GAMMA] [--gradient paper|exact]")
+          "[--schedule EPOCHS GAMMA] [--gradient paper|exact] [--readout counts|membrane] [--hidden-gain G]")
     print("smooth_mnist  [--simulator brian2|replay]  [--hidden N]  [--batch-size N]  [--p-flip P]")
 
 
@@ -248,6 +249,10 @@ def main(argv=None):
                    help="src: the paper's gradient stops or the exact gradient")
     t.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
                    help="src: learning rate x GAMMA every EPOCHS epochs")
+    t.add_argument("--readout", choices=["counts", "membrane"], default=None,
+                   help="src: summed output spikes, or the mean of a non-spiking integrator (default counts)")
+    t.add_argument("--hidden-gain", type=float, default=None,
+                   help="src: factor on the initial weights into the SRC layers after the first (default 1)")
     t.add_argument("--simulator", choices=["brian2", "replay"], default="brian2",
                    help="yinyang, delay_only, smooth_mnist: the Brian2 run, or the exact event replay alone "
                         "(closed forms, no time grid; faster for Yin-Yang and smooth MNIST)")

@@ -37,7 +37,7 @@ from brian2learn.experiments.src import DATASETS, build, encode  # noqa: E402
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets")
 FULL_TRAIN = 60000
 # entries whose key does not name a setting ran with these (the settings of the first runs)
-KEY_DEFAULTS = dict(steps=100, hidden=100, lr=3e-3, batch=64, gradient="paper", readout="counts")
+KEY_DEFAULTS = dict(steps=100, hidden=100, lr=3e-3, batch=64, gradient="paper", readout="counts", hidden_gain=1.0)
 
 
 def run_cell(cell, seed, args, on_epoch=lambda run: None):
@@ -49,7 +49,7 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
     trainer, cfg = build(dataset, seed=seed, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
                          depth=int(depth), hidden=args.hidden, steps=args.steps, lr=args.lr,
                          gradient=args.gradient, batch_size=args.batch_size, readout=args.readout,
-                         schedule=tuple(args.schedule) if args.schedule else None)
+                         hidden_gain=args.hidden_gain, schedule=tuple(args.schedule) if args.schedule else None)
     for h in resumable_epochs(trainer, cell, cell_key(cell, args), seed, cfg["n_train"], args):
         print(f"  {cell} seed {seed} epoch {h['epoch']}: train loss {h['train_loss']:.4f} acc {h['train_acc']:.4f} "
               f"test {h['test_acc']:.4f} ({h['seconds']:.0f} s)", flush=True)
@@ -61,11 +61,12 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
 
 
 def cell_key(cell, args):
-    """'<cell>[ schedule=EPOCHSxGAMMA][ steps=N][ hidden=H][ lr=X][ batch=B][ gradient=G][ readout=R]' (a setting is
+    """'<cell>[ schedule=EPOCHSxGAMMA][ steps=N][ hidden=H][ lr=X][ batch=B][ gradient=G][ readout=R][ hidden_gain=G]' (a setting is
     named where it differs from KEY_DEFAULTS): runs with other settings never overwrite each other."""
     key = cell + (f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}" if args.schedule else "")
     for name, value in (("steps", args.steps), ("hidden", args.hidden), ("lr", args.lr),
-                        ("batch", args.batch_size), ("gradient", args.gradient), ("readout", args.readout)):
+                        ("batch", args.batch_size), ("gradient", args.gradient), ("readout", args.readout),
+                        ("hidden_gain", args.hidden_gain)):
         if value != KEY_DEFAULTS[name]:
             key += f" {name}={value:g}" if isinstance(value, float) else f" {name}={value}"
     return key
@@ -81,8 +82,10 @@ def check_add_seeds(cell, args):
     if entry is None:
         return
     mine = dict(steps=args.steps, hidden=args.hidden, lr=args.lr, batch_size=args.batch_size, gradient=args.gradient,
-                readout=args.readout, schedule=list(args.schedule) if args.schedule else None)
-    entry = {"readout": "counts", **entry}   # entries written before --readout existed used counts
+                readout=args.readout, hidden_gain=args.hidden_gain,
+                schedule=list(args.schedule) if args.schedule else None)
+    # entries written before --readout / --hidden-gain existed used counts and gain 1
+    entry = {"readout": "counts", "hidden_gain": 1.0, **entry}
     differ = {k: (entry.get(k), v) for k, v in mine.items() if entry.get(k) != v}
     asked = entry.get("epochs_asked", entry["epochs"])
     if differ or asked != args.epochs:
@@ -115,7 +118,7 @@ def cell_results(cell, runs, args, argv):
                   "steps": args.steps, "hidden": args.hidden,
                   "lr": args.lr, "schedule": list(args.schedule) if args.schedule else None,
                   "batch_size": args.batch_size, "gradient": args.gradient, "readout": args.readout,
-                  "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
+                  "hidden_gain": args.hidden_gain, "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"],
                   "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"],
                                                 "command": r["command"]} for r in runs},
                   "partial": partial,
@@ -174,6 +177,9 @@ def parse_args(argv=None):
     p.add_argument("--readout", default="counts", choices=["counts", "membrane"],
                    help="logits = summed output spikes of an SRC layer, or the mean of a leaky non-spiking "
                         "integrator (models.src); key ' readout=membrane'")
+    p.add_argument("--hidden-gain", type=float, default=1.0,
+                   help="factor on the initial weights into the SRC layers after the first (experiments.src "
+                        "hidden_gain); key ' hidden_gain=G'")
     p.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
                    help="learning rate x GAMMA every EPOCHS epochs (stored under '<cell> schedule=EPOCHSxGAMMA')")
     p.add_argument("--n-train", type=int, default=None)

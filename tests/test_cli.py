@@ -47,12 +47,14 @@ def _train_then_resume(command, out):
 
 
 def test_cli_trains_src_and_resumes(tmp_path, shared_data):
-    """`train src`: an epoch, then --resume for a second one from --out/checkpoint.npz."""
+    """`train src`: an epoch, then --resume for a second one from --out/checkpoint.npz; the readout
+    and hidden_gain settings reach the experiment and the results."""
     base = [sys.executable, "-m", "brian2learn", "train", "src", "--dataset", "mnist", "--hidden", "16", "--steps",
             "40", "--lr", "0.01", "--n-train", "512", "--n-test", "128", "--data-dir", shared_data,
-            "--out", str(tmp_path)]
+            "--readout", "membrane", "--hidden-gain", "2", "--out", str(tmp_path)]
     result = _train_then_resume(base, tmp_path)
     assert result["network"] == "784-16-10" and [h["epoch"] for h in result["history"]] == [1, 2]
+    assert result["settings"]["readout"] == "membrane" and result["settings"]["hidden_gain"] == 2
     assert result["history"][1]["train_loss"] < result["history"][0]["train_loss"]   # it learns
     assert (tmp_path / "src.png").stat().st_size > 10000
 

@@ -264,3 +264,42 @@ def test_benchmark_readout_is_a_named_setting(tmp_path, shared_data, load_benchm
     bench.check_add_seeds("mnist/1", bench.parse_args(common + ["--readout", "membrane", "--add-seeds"]))
     with pytest.raises(SystemExit, match="epochs"):
         bench.check_add_seeds("mnist/1", bench.parse_args(common[:5] + ["2"] + common[6:] + ["--add-seeds"]))
+
+
+def test_hidden_gain_scales_the_later_spiking_layers_only(tmp_path, shared_data, load_benchmark):
+    """hidden_gain multiplies the initial weights into every SRC layer after the first (not the
+    input weights, not a membrane integrator), wakes up a deep network's silent layers, refuses
+    gains <= 0, is named in the benchmark key, and keeps checkpoints of gain 1 loadable."""
+    import json
+
+    from brian2learn.experiments.src import build, encode
+    from brian2learn.models.src_fast import simulate_numpy
+
+    def net(gain, readout="membrane", depth=3):
+        return build("mnist", seed=1, data_dir=shared_data, n_train=32, n_test=8, depth=depth, steps=60,
+                     readout=readout, hidden_gain=gain)[0]
+
+    plain, loud = net(1.0), net(3.0)
+    np.testing.assert_array_equal(loud.net.params[0]["w"], plain.net.params[0]["w"])
+    for l in (1, 2):
+        np.testing.assert_allclose(loud.net.params[l]["w"], 3 * plain.net.params[l]["w"])
+    np.testing.assert_array_equal(loud.net.params[3]["w"], plain.net.params[3]["w"])   # the integrator
+    counts = net(2.0, readout="counts", depth=1)
+    np.testing.assert_allclose(counts.net.params[1]["w"], 2 * net(1.0, readout="counts", depth=1).net.params[1]["w"])
+    s_in = encode("mnist", plain.train[0][:16], 60, np.random.RandomState(0))
+    fired = [[float((r["s"] > 0.5).any(axis=1).mean()) for r in simulate_numpy(t.net, s_in)[:3]]
+             for t in (plain, loud)]
+    assert fired[0][2] < 0.05 < 0.3 < fired[1][2], fired   # the third layer: silent at gain 1, awake at 3
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="hidden_gain"):
+            net(bad)
+    ckpt = str(tmp_path / "gain1.npz")
+    plain.save(ckpt)
+    assert "hidden_gain" not in json.load(open(ckpt + ".json"))["config"]   # as written before the setting
+    net(1.0).load(ckpt)
+    with pytest.raises(ValueError, match="hidden_gain"):
+        loud.load(ckpt)
+    bench = load_benchmark("src")
+    args = bench.parse_args(["--cells", "mnist/2", "--hidden-gain", "3", "--steps", "100", "--out",
+                             str(tmp_path / "s.json")])
+    assert bench.cell_key("mnist/2", args) == "mnist/2 hidden_gain=3"
