@@ -78,7 +78,7 @@ def run_task(task, args):
         for seed in args.seeds:
             common = dict(steps=steps, lr=lr, lr_final=lr_final, K=args.K, eps=args.eps, hidden=args.hidden, seed=seed,
                           log_every=max(steps // 5, 1), lr_hold=hold)
-            r = (train_qif(task, **common) if args.substrate == "qif" else
+            r = (train_qif(task, **common, resample=args.resample) if args.substrate == "qif" else
                  train(task, gradient=gradient, encode=args.encode, **common,
                        reject_factor=args.reject_factor if gradient == "perturbation" else None,
                        resample=args.resample, simulator=args.simulator))
@@ -232,8 +232,6 @@ def main(argv=None):
         p.error(f"--reject-factor must be > 1, got {args.reject_factor}")
     if args.substrate == "qif" and args.reject_factor is not None:
         p.error("--reject-factor is implemented for the LIF substrate only")
-    if args.substrate == "qif" and args.resample:
-        p.error("--resample is implemented for the LIF substrate only")
     if args.resample and not all(t.startswith("regression") for t in args.tasks):
         p.error("--resample is for the regression tasks only (the PDE losses' finite differences need their grid)")
     if args.simulator == "replay" and (args.substrate != "lif" or args.encode != "ttfs"):

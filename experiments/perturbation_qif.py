@@ -154,9 +154,13 @@ class QIFSciML:
 
 
 def train_qif(task="regression_x2", steps=300, lr=0.05, lr_final=1.0, K=4, eps=1e-2, hidden=16, n=None, seed=0,
-              log_every=0, target="cython", lr_hold=0.0):
+              log_every=0, target="cython", lr_hold=0.0, resample=False):
     """Train a QIFSciML network on a SciML task by weight perturbation (Adam); returns a dict like
-    experiments.perturbation_sciml.train (rel_l2 on the task's evaluation grid, losses, runs, seconds)."""
+    experiments.perturbation_sciml.train (rel_l2 on the task's evaluation grid, losses, runs, seconds).
+
+    `resample`: new training points at every step, one drawn uniformly in each grid cell
+    (regression tasks; Task.resample, the same draws as the LIF substrate's `train(resample=True)`),
+    so that the network learns the function between the grid points, not only at them."""
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     if not (lr > 0 and 0 < lr_final <= 1 and 0 <= lr_hold < 1):
@@ -167,13 +171,20 @@ def train_qif(task="regression_x2", steps=300, lr=0.05, lr_final=1.0, K=4, eps=1
     model = QIFSciML(tk.domain, hidden=hidden, n_points=len(tk.points), seed=seed, target=target)
     est = PerturbationGradient(K=K, eps=eps, layerwise=True, seed=seed)
     model.use(est)
+    rng = None
+    if resample:
+        tk.resample(np.random.default_rng(0))   # a PDE task refuses here (its loss needs the fixed grid)
+        rng = np.random.default_rng((seed, 2))
     sub = model.substrate(tk.points)
     opt = Adam({"weights": lr})
     losses = []
     t0 = time.perf_counter()
     for step in range(int(steps)):
         theta = model.theta
-        g, loss = est.estimate(lambda s: tk.loss(sub(s)), theta, blocks=model.blocks)
+        tk_step = tk if rng is None else tk.resample(rng)
+        if rng is not None:
+            sub = model.substrate(tk_step.points)
+        g, loss = est.estimate(lambda s: tk_step.loss(sub(s)), theta, blocks=model.blocks)
         losses.append(loss)
         opt.scale = lr_factor(step, steps, lr_final, lr_hold)
         opt.step([{"w": theta}], [{"w": g}])

@@ -33,6 +33,18 @@ def test_perturbation_trains_a_qif_network():
     assert r["rel_l2"] < 0.3
 
 
+def test_resampled_qif_training_uses_new_points_every_step():
+    """With a negligible learning rate the network stays fixed, so each step's loss is that of the
+    network on the points drawn for that step (the same draws as the LIF substrate's)."""
+    r = train_qif("regression_x2", steps=3, lr=1e-12, K=2, hidden=6, n=7, seed=0, resample=True)
+    tk, rng = make_task("regression_x2", 7), np.random.default_rng((0, 2))
+    for loss, t in zip(r["losses"], [tk.resample(rng) for _ in range(3)]):
+        assert loss == pytest.approx(t.loss(r["model"].predict(t.points))[0], rel=1e-6)
+    assert np.ptp(r["losses"]) > 1e-6
+    with pytest.raises(ValueError, match="cannot resample"):
+        train_qif("poisson_sin", steps=1, n=7, resample=True)
+
+
 def test_theta_network_counts_survive_later_chunks():
     """The spike counts of a chunk are copies (a later chunk resets n_sp in place)."""
     net = ThetaNetwork(2, [4], batch_size=2, duration=2 * ms, weight_scale=3.0, max_spikes=3, seed=0)
