@@ -51,7 +51,11 @@ logging.getLogger("brian2.codegen.generators.base").addFilter(_OrderFilter())
 
 #: input sources: source i fires once, in the step that contains t_cross (its exact time)
 SOURCE_EQUATIONS = "t_cross : second  # the spike time of this source in the current trial (inf: silent)"
-SOURCE_THRESHOLD = "t_cross >= t and t_cross < t + dt"
+#: the source fires in the one step m with floor(t_cross / dt) = m. Comparing t_cross with t and t + dt
+#: instead left a gap: where the rounded t_(m-1) + dt falls below the rounded t_m, an input time between
+#: them matched neither step and the input was lost, in some trials and not others (it depends on the
+#: trial's start time); one index computed from t_cross matches exactly one step.
+SOURCE_THRESHOLD = "floor(t_cross/dt) == t_in_timesteps"
 
 
 def _time(name, value, cls):
