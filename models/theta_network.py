@@ -116,7 +116,11 @@ class ThetaNetwork:
         B, m = self.batch_size, self.model
         ns = m.namespace
         slots = "\n".join(f"ts{k} : second" for k in range(self.max_spikes))
-        store = "\n".join(f"ts{k} = int(n_sp == {k})*t_cross + int(n_sp != {k})*ts{k}" for k in range(self.max_spikes))
+        # the threshold fired at the start of the synapse slot; an inhibitory input that arrived earlier in
+        # the same step (on_pre, before the reset) can take the phase back below Theta: no spike then
+        store = (f"fired = int({m.threshold})\n"
+                 + "\n".join(f"ts{k} = fired*int(n_sp == {k})*t_cross + (1 - fired*int(n_sp == {k}))*ts{k}"
+                             for k in range(self.max_spikes)))
         n_src = self.n_inputs if self.input_levels is None else self.input_levels
         self.sources = NeuronGroup(B * n_src, SOURCE_EQUATIONS, threshold=SOURCE_THRESHOLD, reset="",
                                    dt=self.dt, name="theta_sources")
@@ -125,7 +129,7 @@ class ThetaNetwork:
         pre = self.sources
         for l, n in enumerate(self.layer_sizes):
             g = NeuronGroup(B * n, m.equations + f"n_sp : integer\n{slots}", threshold=m.threshold,
-                            reset=f"{store}\nn_sp += 1\n{m.reset}", method="euler", namespace=ns,
+                            reset=f"{store}\nn_sp += fired\n{m.reset}", method="euler", namespace=ns,
                             dt=self.dt, name=f"theta_layer{l}")
             g.run_regularly(m.crossing, when="thresholds", order=1, name=f"theta_crossing{l}")
             n_pre = n_src if l == 0 else self.sizes[l]

@@ -59,6 +59,28 @@ def test_theta_network_gives_every_trial_the_same_result():
         np.testing.assert_allclose(rec.phi_T[1], ref.phi_T[1], rtol=0, atol=1e-9)
 
 
+def test_an_inhibitory_input_inside_the_crossing_step_moves_or_cancels_the_spike():
+    """Input 1 brings three neurons to cross at t_c in step [0.85, 0.86); input 2 (inhibitory) arrives in
+    that step before t_c. Its delay of the crossing ends inside the step (w = -5), just after it
+    (w = -60) or beyond the trial (w = -500). Each neuron spikes once, at the exact time, or not at all;
+    the threshold had already fired, and the reset used to count the cancelled crossing as a spike."""
+    net = ThetaNetwork(2, [3], seed=0)
+    m, Theta, T = net.model, net.model.Theta, net.T
+    w2 = np.array([-5.0, -60.0, -500.0])
+    net.params[0]["w"] = np.array([[5.0, 5.0, 5.0], w2])
+    net.params[0]["phi0"] = np.full(3, 3.0)
+    t1, t2 = 0.5, 0.851
+    t_c = t1 + Theta - m.H(3.0 + t1, 5.0)
+    assert 0.85 < t2 < t_c < 0.86
+    rec = net.simulate(np.array([[t1, t2]]))
+    for j in range(3):
+        t3 = t2 + Theta - m.H(Theta - (t_c - t2), w2[j])
+        got = rec.spikes[1][0, j][np.isfinite(rec.spikes[1][0, j])]
+        expected = [t3] if t3 < T else []
+        assert rec.counts[1][0, j] == len(expected)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+
+
 def test_theta_network_counts_survive_later_chunks():
     """The spike counts of a chunk are copies (a later chunk resets n_sp in place)."""
     net = ThetaNetwork(2, [4], batch_size=2, duration=2 * ms, weight_scale=3.0, max_spikes=3, seed=0)
