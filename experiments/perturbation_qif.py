@@ -171,19 +171,15 @@ def train_qif(task="regression_x2", steps=300, lr=0.05, lr_final=1.0, K=4, eps=1
     model = QIFSciML(tk.domain, hidden=hidden, n_points=len(tk.points), seed=seed, target=target)
     est = PerturbationGradient(K=K, eps=eps, layerwise=True, seed=seed)
     model.use(est)
-    rng = None
-    if resample:
-        tk.resample(np.random.default_rng(0))   # a PDE task refuses here (its loss needs the fixed grid)
-        rng = np.random.default_rng((seed, 2))
-    sub = model.substrate(tk.points)
+    # every step's points, drawn before any run (a PDE task refuses to resample: its loss needs the grid)
+    rng = np.random.default_rng((seed, 2))
+    tasks = [tk.resample(rng) for _ in range(int(steps))] if resample else [tk] * int(steps)
     opt = Adam({"weights": lr})
     losses = []
     t0 = time.perf_counter()
-    for step in range(int(steps)):
+    for step, tk_step in enumerate(tasks):
         theta = model.theta
-        tk_step = tk if rng is None else tk.resample(rng)
-        if rng is not None:
-            sub = model.substrate(tk_step.points)
+        sub = model.substrate(tk_step.points)
         g, loss = est.estimate(lambda s: tk_step.loss(sub(s)), theta, blocks=model.blocks)
         losses.append(loss)
         opt.scale = lr_factor(step, steps, lr_final, lr_hold)
