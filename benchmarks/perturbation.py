@@ -54,7 +54,7 @@ def run_task(task, args):
                  decode="membrane", encode=args.encode, substrate=args.substrate, simulator=args.simulator)
     if args.substrate == "qif":
         entry.update(decode="unwrapped phase of the theta neurons, linear readout", hidden=args.hidden,
-                     lr_exact=None, optimizer_exact=None)
+                     exact_gradient="smooth exact gradient of the unwrapped phase (QIFSciML.exact_gradient)")
     if args.lr_final != 1.0:
         entry["lr_final_factor"] = args.lr_final
     if args.reject_factor is not None:
@@ -62,13 +62,12 @@ def run_task(task, args):
     if args.resample:
         entry["resample"] = "new training points every step, one uniform in each grid cell (Task.resample)"
     runs_of = [("perturbation", "rel_l2_perturbation")]
-    if args.encode == "ttfs" and args.substrate == "lif" and not args.no_exact:
+    if args.encode == "ttfs" and not args.no_exact:
         runs_of.append(("exact", "rel_l2_exact_gradient"))
     else:
-        entry["rel_l2_exact_gradient"] = None
+        entry.update(rel_l2_exact_gradient=None, lr_exact=None, optimizer_exact=None)
         entry["exact_gradient_note"] = (
             "not run: the exact spike-time gradient does not model constant input currents" if args.encode != "ttfs"
-            else "not run: no exact-gradient baseline for the QIF readout here" if args.substrate == "qif"
             else "not run (--no-exact)")
     for gradient, key in runs_of:
         errs, runs, secs = [], [], []
@@ -78,7 +77,7 @@ def run_task(task, args):
         for seed in args.seeds:
             common = dict(steps=steps, lr=lr, lr_final=lr_final, K=args.K, eps=args.eps, hidden=args.hidden, seed=seed,
                           log_every=max(steps // 5, 1), lr_hold=hold)
-            r = (train_qif(task, **common, resample=args.resample) if args.substrate == "qif" else
+            r = (train_qif(task, gradient=gradient, **common, resample=args.resample) if args.substrate == "qif" else
                  train(task, gradient=gradient, encode=args.encode, **common,
                        reject_factor=args.reject_factor if gradient == "perturbation" else None,
                        resample=args.resample, simulator=args.simulator))

@@ -20,6 +20,13 @@ Network: 2 d inputs -> H theta neurons -> linear readout.
 The substrate runs all M parameter rows x n points as batch copies of ONE Brian2 run: copy
 m * n + p gets row m's input weights (ThetaNetwork copies are block-diagonal, so each copy's
 synapses take their own weights).
+
+Exact-gradient baseline (same network, same loss): the unwrapped phase psi_j is what the spikes do
+not reset, so d psi_j / dw = d phi_j(T) / dw with the spike count held fixed -- the event adjoint
+recursion of learning_rules.SmoothGradient (Klos & Memmesheimer 2025) started at
+dL/dphi_j(T) = a_j (dL/du) / Theta and with no spike-time terms. psi is continuous in the weights
+(a spike that moves past T adds Theta to n_spikes Theta as phi(T) drops by Theta), so this gradient
+is smooth, unlike the LIF TTFS readout's.
 """
 from __future__ import annotations
 
@@ -28,7 +35,7 @@ import time
 import numpy as np
 from brian2 import ms
 
-from ..learning_rules import Adam, PerturbationGradient
+from ..learning_rules import Adam, PerturbationGradient, SmoothGradient
 from ..models.qif import ThetaNeuron
 from ..models.theta_network import ThetaNetwork
 from .perturbation_sciml import input_channels, lr_factor
@@ -121,6 +128,22 @@ class QIFSciML:
         self.forward_runs += 1
         return self.features(rec) @ self.readout[:-1] + self.readout[-1]
 
+    def exact_gradient(self, points, dL_du):
+        """(dL/dtheta, u) for the loss with output gradient dL_du(u): one Brian2 run of the points and
+        the SmoothGradient adjoints on its record (see the module docstring)."""
+        rec = self.net.simulate(self.encode(points))
+        self.forward_runs += 1
+        F = self.features(rec)
+        a = self.readout[:-1]
+        u = F @ a + self.readout[-1]
+        g_u = np.asarray(dL_du(u), dtype=float)
+        rule = SmoothGradient(self.model)
+        trace = rule.forward(self.net, rec)
+        no_spike_terms = np.zeros(F.shape + (1,))
+        grads, _ = rule.backward(self.net, trace, no_spike_terms, input_grad=False,
+                                 dL_dphiT=g_u[:, None] * a[None, :] / self.model.Theta)
+        return np.concatenate([grads[0]["w"].ravel(), g_u @ F, [g_u.sum()]]), u
+
     @property
     def batched(self):
         if self._batched is None or self._batched.batch_size != self.n_points * self.n_rows:
@@ -154,15 +177,19 @@ class QIFSciML:
 
 
 def train_qif(task="regression_x2", steps=300, lr=0.05, lr_final=1.0, K=4, eps=1e-2, hidden=16, n=None, seed=0,
-              log_every=0, target="cython", lr_hold=0.0, resample=False):
-    """Train a QIFSciML network on a SciML task by weight perturbation (Adam); returns a dict like
-    experiments.perturbation_sciml.train (rel_l2 on the task's evaluation grid, losses, runs, seconds).
+              log_every=0, target="cython", lr_hold=0.0, resample=False, gradient="perturbation"):
+    """Train a QIFSciML network on a SciML task with Adam, by weight perturbation (gradient='perturbation')
+    or with the exact smooth gradient (gradient='exact', QIFSciML.exact_gradient: the baseline of the
+    same network and loss); returns a dict like experiments.perturbation_sciml.train (rel_l2 on the
+    task's evaluation grid, losses, runs, seconds).
 
     `resample`: new training points at every step, one drawn uniformly in each grid cell
     (regression tasks; Task.resample, the same draws as the LIF substrate's `train(resample=True)`),
     so that the network learns the function between the grid points, not only at them."""
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if gradient not in ("perturbation", "exact"):
+        raise ValueError(f"gradient must be 'perturbation' or 'exact', got {gradient!r}")
     if not (lr > 0 and 0 < lr_final <= 1 and 0 <= lr_hold < 1):
         raise ValueError(f"lr must be > 0, lr_final (the factor the rate decays to) in (0, 1] and lr_hold "
                          f"(the fraction of steps at the full rate) in [0, 1), got lr={lr!r}, "
@@ -179,15 +206,19 @@ def train_qif(task="regression_x2", steps=300, lr=0.05, lr_final=1.0, K=4, eps=1
     t0 = time.perf_counter()
     for step, tk_step in enumerate(tasks):
         theta = model.theta
-        sub = model.substrate(tk_step.points)
-        g, loss = est.estimate(lambda s: tk_step.loss(sub(s)), theta, blocks=model.blocks)
+        if gradient == "exact":
+            g, u = model.exact_gradient(tk_step.points, tk_step.grad)
+            loss = float(tk_step.loss(u)[0])
+        else:
+            sub = model.substrate(tk_step.points)
+            g, loss = est.estimate(lambda s: tk_step.loss(sub(s)), theta, blocks=model.blocks)
         losses.append(loss)
         opt.scale = lr_factor(step, steps, lr_final, lr_hold)
         opt.step([{"w": theta}], [{"w": g}])
         model.set_theta(theta)
         if log_every and step % log_every == 0:
-            print(f"{task} qif perturbation step {step}: loss {loss:.4g}", flush=True)
+            print(f"{task} qif {gradient} step {step}: loss {loss:.4g}", flush=True)
     seconds = time.perf_counter() - t0
     u_eval = model.predict(tk.eval_points)
-    return dict(task=task, substrate="qif", rel_l2=rel_l2(u_eval, tk.exact(tk.eval_points)), losses=losses,
+    return dict(task=task, substrate="qif", gradient=gradient, rel_l2=rel_l2(u_eval, tk.exact(tk.eval_points)), losses=losses,
                 forward_runs=model.forward_runs, seconds=seconds, model=model, u_eval=u_eval)

@@ -224,12 +224,15 @@ class SmoothGradient:
         return np.where(pseudo, T + (rank - cnt[:, :, None] + 1) * Theta - Hv[:, :, None], times), pseudo
 
     # ---- backward -----------------------------------------------------------------------------------
-    def backward(self, network, trace, dL_dt, input_grad=True):
+    def backward(self, network, trace, dL_dt, input_grad=True, dL_dphiT=None):
         """Gradients for every projection's "w" and "phi0" and for the input spike times.
 
         dL_dt: (B, n_out, n) gradient of the loss w.r.t. the first n output spike times as returned by
         trace.output_times(n) (ordinary or pseudo). Returns (grads, dL_dinput (B, n_in)); with
         input_grad=False dL_dinput is None (saves the largest temporary when inputs are fixed).
+        dL_dphiT: optional (B, n_out) gradient w.r.t. the output layer's phase at the trial end with its
+        spike count held fixed -- it starts the adjoint recursion, lambda_E += dL/dphi(T). This is the
+        gradient of a loss on the unwrapped phase n_spikes Theta + phi(T), which spikes do not reset.
         """
         m, Theta = self.model, self.model.Theta
         dL_dt = np.nan_to_num(np.asarray(dL_dt, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)
@@ -246,6 +249,12 @@ class SmoothGradient:
         g_spk[:, :, :ns] = np.where(pseudo, 0.0, dL_dt)[:, :, :ns]
         grads = [{"w": np.zeros_like(p["w"]), "phi0": np.zeros_like(p["phi0"])} for p in network.params]
         dphiT = [np.zeros_like(L.phi_T) for L in trace.layers]
+        if dL_dphiT is not None:
+            dL_dphiT = np.asarray(dL_dphiT, dtype=float)
+            if dL_dphiT.shape != dphiT[-1].shape:
+                raise ValueError(f"dL_dphiT must have shape {dphiT[-1].shape} (batch, output neurons), "
+                                 f"got {dL_dphiT.shape}")
+            dphiT[-1] += dL_dphiT
         # pseudo chain, top-down: H(phi_T, u) of layer l; r = H / Theta feeds u of layer l + 1
         dH = -g_hat
         for l in reversed(range(nL)):
