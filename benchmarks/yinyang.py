@@ -5,6 +5,7 @@
     python benchmarks/yinyang.py --configs "4-30-3 W+synaptic" --seeds 0 --epochs 12 --timing --update
                                                          # speed only, on an otherwise idle machine
     python benchmarks/yinyang.py --simulator replay ...  # the closed-form event forward, no Brian2
+    python benchmarks/yinyang.py --configs "4-30-3 W+synaptic" --seeds 5 6 --add-seeds   # more seeds, one entry
 
 Writes {"<config>": {"test_acc_mean", "test_acc_std", "seeds", "n_weights", "n_delays", "epochs",
 "acc_after_10_epochs_mean", "per_seed" (with a test-accuracy curve every 10 epochs), "command",
@@ -98,16 +99,33 @@ def run_one(config, seed, epochs, simulator="brian2", **changes):
                                                      "max_grad_norm", "schedule", "final_decay", "bump_dead")}, simulator=simulator))
 
 
+def stored_runs(entry, epochs):
+    """--add-seeds: the finished seeds of a stored entry as runs for `summarise` (their curves, selection
+    and median epoch time), refused when that entry ran another number of epochs."""
+    if entry.get("epochs") != epochs:
+        raise SystemExit(f"--add-seeds: the stored entry ran {entry.get('epochs')} epochs, this run {epochs}; "
+                         "give the same --epochs or drop --add-seeds")
+    return [dict(seed=int(seed), test_acc=r["test_acc"], acc_after_10_epochs=r["acc_after_10_epochs"],
+                 epoch_seconds=[r["median_epoch_seconds"]], curve=r["test_acc_every_10_epochs"],
+                 val_curve=r["val_acc_every_10_epochs"], val_selected=r["val_selected"],
+                 n_weights=entry["n_weights"], n_delays=entry["n_delays"], settings=entry["settings"],
+                 command=entry["command"])
+            for seed, r in entry["per_seed"].items()]
+
+
 def summarise(runs, args, cmd):
-    """The results entry of one config from its finished seeds."""
+    """The results entry of one config from its finished seeds (stored ones first with --add-seeds)."""
     accs = np.array([r["test_acc"] for r in runs])
     acc10 = [r["acc_after_10_epochs"] for r in runs if r["acc_after_10_epochs"] is not None]
     sel = np.array([r["val_selected"]["test_acc"] for r in runs])
     partial = []
     if args.epochs < REFERENCE_EPOCHS:
         partial.append(f"{args.epochs} of the reference {REFERENCE_EPOCHS} epochs")
-    if len(runs) < len(args.seeds):
-        partial.append(f"{len(runs)} of {len(args.seeds)} seeds")
+    new = [r for r in runs if "command" not in r]
+    if len(new) < len(args.seeds):
+        partial.append(f"{len(new)} of {len(args.seeds)} seeds of this run")
+    commands = list(dict.fromkeys(c for r in runs if "command" in r
+                                  for c in (r["command"] if isinstance(r["command"], list) else [r["command"]])))
     return {
         "test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": [r["seed"] for r in runs],
         "n_weights": runs[0]["n_weights"], "n_delays": runs[0]["n_delays"], "epochs": args.epochs,
@@ -122,7 +140,7 @@ def summarise(runs, args, cmd):
                                       "val_acc_every_10_epochs": r["val_curve"],
                                       "val_selected": r["val_selected"]}
                      for r in runs},
-        "command": cmd, "machine": machine(),
+        "command": commands + [cmd] if commands else cmd, "machine": machine(),
         "partial": "; ".join(partial) or False,
     }
 
@@ -149,6 +167,9 @@ def main(argv=None):
                         "' final_decay=N')")
     p.add_argument("--bump-dead", action="store_true",
                    help="also bump hidden neurons silent for a whole batch (WeightBumping dead=True; key ' bump_dead')")
+    p.add_argument("--add-seeds", action="store_true",
+                   help="join these seeds to the stored entry of the same config, settings and epochs (one entry, "
+                        "mean and std over all its seeds)")
     p.add_argument("--simulator", choices=("brian2", "replay"), default="brian2",
                    help="the Brian2 run, or the exact closed-form event forward (models.lif_replay; stored "
                         "under '<config> simulator=replay')")
@@ -157,20 +178,32 @@ def main(argv=None):
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     results = {}
     for config in args.configs:
+        changes = overrides(config, args)
+        key = entry_key(config, changes.get("schedule"), args.simulator, changes.get("lr"), args.batch_size,
+                        args.final_decay, args.bump_dead)
         runs = []
+        if args.add_seeds and os.path.exists(args.out):
+            with open(args.out) as f:
+                stored = json.load(f).get(key)
+            if stored:
+                runs = stored_runs(stored, args.epochs)
+                if set(args.seeds) & {r["seed"] for r in runs}:
+                    raise SystemExit(f"--add-seeds: seeds {sorted(set(args.seeds) & {r['seed'] for r in runs})} "
+                                     f"are already stored under {key!r}")
         for seed in args.seeds:
             t0 = time.perf_counter()
-            changes = overrides(config, args)
             r = run_one(config, seed, args.epochs, args.simulator, **changes)
+            if runs and json.loads(json.dumps(r["settings"])) != json.loads(json.dumps(runs[0]["settings"])):
+                raise SystemExit(f"--add-seeds: the stored entry {key!r} ran with settings {runs[0]['settings']}, "
+                                 f"this run with {r['settings']}")
             runs.append(r)
             print(f"{config:22s} seed {seed}: test acc {r['test_acc']:.4f} (after 10 epochs "
                   f"{r['acc_after_10_epochs']}) {time.perf_counter() - t0:.0f} s", flush=True)
             if not args.timing:   # each finished seed is written at once (labelled partial until all are done)
-                key = entry_key(config, changes.get("schedule"), args.simulator, changes.get("lr"), args.batch_size,
-                                args.final_decay, args.bump_dead)
                 entry = summarise(runs, args, cmd)
-                results = write_results(args.out, lambda stored: {key: keep_replaced(stored, key, entry, started),
-                                                                  "machine": machine()}, update=True)
+                results = write_results(args.out, lambda stored: {
+                    key: keep_replaced(stored, key, entry, started, extends=args.add_seeds), "machine": machine()},
+                    update=True)
         if args.timing and config == "4-30-3 W+synaptic":   # a timing run writes no accuracies
             secs = [s for r in runs for s in r["epoch_seconds"][1:]]
             device = TIMING_DEVICE[args.simulator]

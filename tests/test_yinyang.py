@@ -44,6 +44,39 @@ def test_encoding_and_errors():
         yin_yang("dev")
 
 
+def test_benchmark_add_seeds_joins_the_stored_entry(tmp_path, monkeypatch, load_benchmark):
+    """benchmarks/yinyang.py --add-seeds: new seeds join the stored entry (mean and std over all,
+    both commands kept); stored seeds, another number of epochs or other settings are refused."""
+    import json
+    bench = load_benchmark("yinyang")
+    out = str(tmp_path / "yy.json")
+
+    def fake_run(config, seed, epochs, simulator="brian2", lr_w=0.01, **changes):
+        acc = 0.9 + seed / 100
+        return dict(seed=seed, test_acc=acc, acc_after_10_epochs=acc - 0.1, epoch_seconds=[1.0, 0.5, 0.7],
+                    curve={epochs: acc}, val_curve={epochs: acc}, val_selected=dict(epoch=epochs, val_acc=acc, test_acc=acc),
+                    n_weights=43, n_delays=43, settings={"schedule": (20, 0.95), "lr_w": lr_w})
+
+    monkeypatch.setattr(bench, "run_one", fake_run)
+    args = ["--configs", "4-5-3 W+synaptic", "--epochs", "2", "--out", out]
+    bench.main(args + ["--seeds", "0", "1"])
+    bench.main(args + ["--seeds", "2", "--add-seeds"])
+    with open(out) as f:
+        entry = json.load(f)["4-5-3 W+synaptic"]
+    assert entry["seeds"] == [0, 1, 2] and entry["test_acc_mean"] == pytest.approx(0.91)
+    assert entry["test_acc_std"] == pytest.approx(np.std([0.9, 0.91, 0.92]))
+    assert entry["per_seed"]["0"]["median_epoch_seconds"] == pytest.approx(0.6)
+    assert len(entry["command"]) == 2 and "--add-seeds" in entry["command"][1] and "earlier_runs" not in entry
+    assert entry["partial"] == "2 of the reference 300 epochs"
+    with pytest.raises(SystemExit, match="already stored"):
+        bench.main(args + ["--seeds", "1", "--add-seeds"])
+    with pytest.raises(SystemExit, match="epochs"):
+        bench.main(["--configs", "4-5-3 W+synaptic", "--epochs", "3", "--out", out, "--seeds", "5", "--add-seeds"])
+    monkeypatch.setattr(bench, "run_one", lambda *a, **k: fake_run(*a, lr_w=0.5, **k))
+    with pytest.raises(SystemExit, match="settings"):
+        bench.main(args + ["--seeds", "5", "--add-seeds"])
+
+
 def test_benchmark_writes_each_seed_and_keeps_schedules_apart(tmp_path, monkeypatch, load_benchmark):
     """benchmarks/yinyang.py: a finished seed is in the file before the next one starts (labelled
     partial), and a run with another learning-rate schedule is stored beside the reference entry."""
