@@ -7,6 +7,7 @@
     python benchmarks/perturbation.py --tasks regression_x2 --simulator replay --steps 30000 --label long
                                                         # the closed-form event forward instead of Brian2
     python benchmarks/perturbation.py --cosine --speed --update      # cosine_vs_K and the speed ratio
+    python benchmarks/perturbation.py --cosine --substrate qif --hidden 16   # "cosine_vs_K/qif"
     python benchmarks/perturbation.py --plot                          # results/perturbation_cosine.png
 
 Writes benchmarks/results/perturbation.json = {"<task>": {"rel_l2_perturbation", "rel_l2_exact_gradient",
@@ -33,7 +34,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import command, machine, write_results  # noqa: E402
 
-from brian2learn.experiments.perturbation_qif import train_qif  # noqa: E402
+from brian2learn.experiments.perturbation_qif import QIFSciML, train_qif  # noqa: E402
 from brian2learn.experiments.perturbation_sciml import SpikingSciML, cosine_vs_K, train  # noqa: E402
 from brian2learn.experiments.sciml_tasks import TASKS, make_task  # noqa: E402
 from brian2learn.learning_rules import PerturbationGradient  # noqa: E402
@@ -168,11 +169,13 @@ def plot_cosine(results, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    cos = results["cosine_vs_K"]
-    Ks = sorted(int(k) for k in cos if k.isdigit())
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.errorbar(Ks, [cos[str(k)]["mean"] for k in Ks], yerr=[cos[str(k)]["std"] for k in Ks], marker="o",
-                capsize=3, label="measured (TTFS network, Poisson loss)")
+    for key, label in (("cosine_vs_K", "TTFS LIF network"), ("cosine_vs_K/qif", "QIF network (smooth)")):
+        cos = results.get(key)
+        if cos:
+            Ks = sorted(int(k) for k in cos if k.isdigit())
+            ax.errorbar(Ks, [cos[str(k)]["mean"] for k in Ks], yerr=[cos[str(k)]["std"] for k in Ks], marker="o",
+                        capsize=3, label=f"{label}, Poisson loss")
     ax.set(xscale="log", xlabel="directions K", ylabel="cosine(estimate, exact gradient)")
     ax.legend()
     fig.tight_layout()
@@ -261,9 +264,13 @@ def main(argv=None):
         results[key] = add_seeds(stored, entry) if args.add_seeds and stored else merge_entry(stored, entry)
         write_results(args.out, {key: results[key], "machine": machine()}, update=True)
     if args.cosine:
-        results["cosine_vs_K"] = dict(cosine_vs_K(task="poisson_sin", hidden=args.hidden), task="poisson_sin",
-                                      at="initial parameters", eps=1e-3, command=cmd)
-        print("cosine_vs_K", results["cosine_vs_K"], flush=True)
+        key, model = "cosine_vs_K", None
+        if args.substrate == "qif":
+            task = make_task("poisson_sin")
+            key, model = "cosine_vs_K/qif", QIFSciML(task.domain, hidden=args.hidden, n_points=len(task.points))
+        results[key] = dict(cosine_vs_K(task="poisson_sin", hidden=args.hidden, model=model), task="poisson_sin",
+                            at="initial parameters", eps=1e-3, substrate=args.substrate, hidden=args.hidden, command=cmd)
+        print(key, results[key], flush=True)
     if args.speed:
         results["speed"] = dict(speed(args), command=cmd)
         if args.timing_note:

@@ -406,13 +406,16 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
 
 
 def cosine_vs_K(task="poisson_sin", Ks=(1, 2, 4, 8, 16, 32, 64), repeats=5, eps=1e-3, hidden=30, n=None,
-                distribution="gaussian", layerwise=False, seed=0, target="cython", simulator="brian2"):
+                distribution="gaussian", layerwise=False, seed=0, target="cython", simulator="brian2", model=None):
     """Cosine similarity of the perturbation estimate to the exact gradient, per K (mean, std over repeats).
 
-    At the initial parameters of the TTFS network on `task`; every estimate is one batched Brian2 run."""
+    At the initial parameters of the TTFS network on `task` -- or of `model`, any substrate with
+    `exact_gradient`, `substrate`, `use`, `theta` and `blocks` for the task's points (e.g.
+    experiments.perturbation_qif.QIFSciML); every estimate is one batched Brian2 run."""
     tk = make_task(task, n)
-    model = SpikingSciML(tk.domain, hidden=hidden, n_points=len(tk.points), seed=seed, target=target,
-                         simulator=simulator)
+    if model is None:
+        model = SpikingSciML(tk.domain, hidden=hidden, n_points=len(tk.points), seed=seed, target=target,
+                             simulator=simulator)
     model.use(PerturbationGradient(K=max(Ks), layerwise=layerwise))
     g, _ = model.exact_gradient(tk.points, tk.grad)
     sub = model.substrate(tk.points)
