@@ -50,6 +50,12 @@ def test_qif_exact_gradient_matches_finite_differences(task):
             fd[i] += sign * tk.loss(m.predict(tk.points))[0] / (2 * h)
     m.set_theta(theta)
     np.testing.assert_allclose(g, fd, rtol=0, atol=1e-6 * np.abs(fd).max())
+    if task == "poisson_sin":
+        from brian2learn.learning_rules import SmoothGradient
+        rule = SmoothGradient(m.model)
+        rec = m.net.simulate(m.encode(tk.points))
+        with pytest.raises(ValueError, match="dL_dphiT must have shape"):
+            rule.backward(m.net, rule.forward(m.net, rec), np.zeros((len(tk.points), 6, 1)), dL_dphiT=np.ones(6))
 
 
 def test_exact_gradient_trains_a_qif_network():
