@@ -26,7 +26,6 @@ for i in range(N):
         print(f"  {i + 1} estimates of K={K} averaged: cosine to the exact gradient {cosine_similarity(acc, g):.3f}; "
               f"norm ratio {np.linalg.norm(acc / (i + 1)) / np.linalg.norm(g):.2f}", flush=True)
 rng = np.random.default_rng(0)
-n_w = model.blocks[0]
 counts = []
 for row in np.vstack([model.theta, model.theta + 0.01 * rng.standard_normal((K, model.theta.size))]):
     model.set_theta(row)
