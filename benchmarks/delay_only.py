@@ -20,7 +20,9 @@ only by a --timing run, which writes no accuracies}, "machine"}. Devices: runtim
 Brian2 runtime, the rule in Python between trials) and cpp_standalone-in-simulation
 (--in-simulation: in_simulation.InSimulationTrainer, the same rule as generated code; its epoch
 time includes the test set, which it evaluates in the same run, so a timing run uses a small
---n-test). Weight-training cells use weight bumping, which only the runtime Trainer has.
+--n-test), and replay-cython / replay-cython+openmp (--simulator replay [--threads 2]: the exact
+closed-form event forward of models.lif_replay instead of the Brian2 run, the runtime Trainer, the
+forward and the gradient in the compiled loops of models.lif_events_native). Weight-training cells use weight bumping, which only the runtime Trainer has.
 Data: the original IDX files (--data-dir, default ../shared/datasets next to the repository, else
 the download cache). A cell with fewer than 60,000 training samples, fewer epochs than --full-epochs
 or fewer than 3 seeds is labelled partial.
@@ -54,6 +56,7 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
     dataset, training, weights = cell.split("/")
     trainer, cfg = build(dataset, training, weights, seed=seed, data_dir=args.data_dir, n_train=args.n_train,
                          n_test=args.n_test, progress=False, hidden=args.hidden, in_simulation=args.in_simulation,
+                         simulator=args.simulator,
                          schedule=tuple(args.schedule) if args.schedule else None, **args.set)
     settings = {k: cfg[k] for k in (weights, "d_max", "delay_init", "lr", "lr_weights", "dt", "duration", "loss")}
     n_train = len(trainer.train[0])
@@ -71,6 +74,8 @@ def run_cell(cell, seed, args, on_epoch=lambda run: None):
 def cell_key(cell, args):
     """'<cell>[@784-H-10][ schedule=SxG][ KEY=JSON ...]': runs with other settings never overwrite each other."""
     key = cell if args.hidden == 350 else f"{cell}@784-{args.hidden}-10"
+    if args.simulator != "brian2":
+        key += f" simulator={args.simulator}"
     if args.schedule:
         key += f" schedule={args.schedule[0]:g}x{args.schedule[1]:g}"
     for name, value in args.set.items():
@@ -89,8 +94,20 @@ def cell_entry(cell, runs, args, argv):
             "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"], "seconds_per_training_sample": sec,
             "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]} for r in runs},
             "partial": partial, "settings": runs[0]["settings"],
-            "trainer": "in-simulation (cpp_standalone)" if args.in_simulation else "runtime-cython",
+            "trainer": "in-simulation (cpp_standalone)" if args.in_simulation else trainer_name(args),
             "command": command(__file__, argv), "machine": machine()}
+
+
+def trainer_name(args):
+    """The device of the run: its results entry's "trainer" and its epoch_seconds key."""
+    if args.in_simulation:
+        return "cpp_standalone-in-simulation"
+    if args.simulator == "replay":
+        from brian2learn.models import lif_events_native
+        if lif_events_native.native() is None:
+            return "replay-numpy"
+        return "replay-cython+openmp" if lif_events_native.threads() > 1 else "replay-cython"
+    return "runtime-cython"
 
 
 def main(argv=None):
@@ -113,6 +130,11 @@ def main(argv=None):
                         "(stored under '<cell> KEY=JSON ...')")
     p.add_argument("--in-simulation", action="store_true",
                    help="train with in_simulation.InSimulationTrainer (cpp_standalone, one run per epoch)")
+    p.add_argument("--simulator", choices=["brian2", "replay"], default="brian2",
+                   help="replay: the exact closed-form event forward (models.lif_replay) instead of the Brian2 run "
+                        "(stored under '<cell> simulator=replay')")
+    p.add_argument("--threads", type=int, default=1,
+                   help="OpenMP threads of the compiled event loops of --simulator replay (default 1)")
     p.add_argument("--checkpoint-dir", default=None,
                    help="save each seed's trainer after every epoch there, and resume a stopped seed from it")
     p.add_argument("--timing", action="store_true",
@@ -129,6 +151,10 @@ def main(argv=None):
         except json.JSONDecodeError as e:
             p.error(f"--set {item!r}: the value is not JSON ({e})")
     args.set = settings
+    if args.in_simulation and args.simulator != "brian2":
+        p.error("--in-simulation runs the Brian2 simulation as compiled code: it takes no --simulator replay")
+    from brian2learn.models import lif_events_native
+    lif_events_native.set_threads(args.threads)
     for cell in args.cells:
         parts = cell.split("/")
         if len(parts) != 3 or parts[0] not in DATASETS or parts[1] not in TRAINING or parts[2] not in WEIGHTS:
@@ -149,11 +175,11 @@ def main(argv=None):
         sec = entry["seconds_per_training_sample"]
         new = {"machine": machine()}   # a training run has written its entry after every epoch
         if args.timing and cell.endswith("delays/normal"):
-            device = "cpp_standalone-in-simulation" if args.in_simulation else "runtime-cython"
+            device = trainer_name(args)
             tkey = f"{device}/784-{args.hidden}-10 delay-only"
             new["epoch_seconds"] = {tkey: sec * 60000}
             new["epoch_seconds_commands"] = {tkey: command(__file__, argv)}
-            new["epoch_seconds_note"] = ("seconds per training sample (median over epochs, Brian2 run + exact "
+            new["epoch_seconds_note"] = ("seconds per training sample (median over epochs; the forward (Brian2 run or closed-form replay) + exact "
                                          "gradient + Adam) x 60000")
         results = write_results(args.out, new, update=True)
     print({k: (v["test_acc_mean"] if isinstance(v, dict) and "test_acc_mean" in v else v) for k, v in results.items()})

@@ -16,7 +16,9 @@ code, the whole epoch one run of the compiled program; MNIST only, as the Yin-Ya
 MSE loss, weight bumping and reparameterised delays are not in generated code; its events are the
 count of another device's run on the same samples, same order), replay-numpy (no Brian2 device: the
 exact closed-form event forward of models.lif_replay with the same rule and optimiser, the
-DelGrad reference's kind of simulator), and cuda_standalone when measured on a GPU machine (not
+DelGrad reference's kind of simulator), replay-cython and replay-cython+openmp (the same, with the
+forward and the gradient in the compiled loops of models.lif_events_native, 1 and 2 OpenMP threads;
+the machine has 2 cores, so only a run with nothing else running measures two threads), and cuda_standalone when measured on a GPU machine (not
 built here).
 Each device first builds and compiles the network and simulates two minibatches (not timed), then
 trains one timed epoch.
@@ -51,7 +53,8 @@ from common import command, machine, write_results  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared", "datasets")
 DEVICES = ("runtime-cython", "cpp_standalone", "cpp_standalone+openmp", "dask-2-workers",
-           "cpp_standalone-in-simulation", "replay-numpy")
+           "cpp_standalone-in-simulation", "replay-numpy", "replay-cython", "replay-cython+openmp")
+REPLAY = {"replay-numpy": ("numpy", 1), "replay-cython": ("cython", 1), "replay-cython+openmp": ("cython", 2)}
 FULL_EPOCH = {"yinyang": 5000, "mnist": 60000}
 
 
@@ -69,7 +72,7 @@ def build(net_name, device, n_train, data_dir):
         if net_name != "mnist":
             raise SystemExit("cpp_standalone-in-simulation: only the mnist network (see the docstring)")
         dev = dict(in_simulation=True)
-    elif device == "replay-numpy":
+    elif device in REPLAY:
         dev = dict(simulator="replay")
     else:
         dev = dict(device="runtime" if device in ("runtime-cython", "dask-2-workers") else "cpp_standalone",
@@ -102,6 +105,11 @@ def count_events(trainer):
 
 
 def time_device(net_name, device, args):
+    if device in REPLAY:  # the same simulator and rule; their event loops in numpy or compiled
+        from brian2learn.models import lif_events_native
+        backend, threads = REPLAY[device]
+        lif_events_native.set_backend(backend)
+        lif_events_native.set_threads(threads)
     n = args.n_train or FULL_EPOCH[net_name]
     trainer = build(net_name, device, n, args.data_dir)
     client = cluster = None

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models import lif_events_native
+
 __all__ = ["SpikeTimeGradient", "UnsupportedModelError"]
 
 
@@ -89,6 +91,10 @@ class SpikeTimeGradient:
 
     def _projection(self, t_pre, T_post, W, D, delta):
         """dL/dW, dL/dD (n_pre, n_post) and dL/dt_pre (B, n_pre) of one projection, active inputs only."""
+        if lif_events_native.supports(self.model):
+            out = lif_events_native.projection(self.model, t_pre, T_post, W, D, delta, self.min_slope)
+            if out is not None:
+                return out
         B, n_pre = t_pre.shape
         n_post = W.shape[1]
         idx, valid = self._active(t_pre)

@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import lambertw
 
+from . import lif_events_native
+
 __all__ = ["layer_first_spikes", "replay_layers"]
 
 
@@ -103,9 +105,17 @@ def replay_layers(network, inputs, weight_offsets=None):
     for l in range(network.n_layers):
         b = np.full((B, network.n_bias[l]), network.bias_times[l])
         bias.append(b)
-        idx, t = _active(np.concatenate([layers[-1], b], axis=1))
+        t_pre = np.concatenate([layers[-1], b], axis=1)
         W = network.params[l]["w"]
         size = W.size
+        if weight_offsets is None and lif_events_native.supports(network.model):
+            _crossings(network.model)  # the closed-form ratios only
+            T = lif_events_native.first_spikes(network.model, t_pre, W, network.total_delays(l), network.duration)
+            if T is not None:
+                layers.append(T)
+                start += size
+                continue
+        idx, t = _active(t_pre)
         Dt = network.total_delays(l).T                                  # (n_post, n_pre)
         arrivals = t[:, None, :] + Dt[:, idx].transpose(1, 0, 2)        # (B, n_post, A)
         if weight_offsets is None:
