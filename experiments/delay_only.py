@@ -56,6 +56,9 @@ DEFAULTS = dict(hidden=350, batch_size=32, dt=0.05, duration=8.0, tau_s=5 * ms, 
                 schedule=None)
 
 
+NULLABLE = ("levels", "schedule")
+
+
 def weight_inits(kind, model, cfg):
     """Per-projection weight inits (model weight units) for 'normal' or 'ternary'."""
     u = relative_to_threshold(model)
@@ -94,7 +97,9 @@ def build(dataset="mnist", training="delays", weights="normal", seed=0, data_dir
     unknown = set(overrides) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-    cfg = dict(DEFAULTS, **{k: v for k, v in overrides.items() if v is not None})
+    # None means "the default", except where None is a setting itself (levels=None: the continuous
+    # latency code; schedule=None: a constant learning rate)
+    cfg = dict(DEFAULTS, **{k: v for k, v in overrides.items() if v is not None or k in NULLABLE})
     cfg.update(dataset=dataset, training=training, weights=weights)
     tau_s = cfg["tau_s"]
     model = LIF(tau_s=tau_s, tau_m=2 * tau_s)

@@ -114,3 +114,14 @@ def test_weight_inits():
     assert np.isclose(u * model.kernel(x).max(), model.rheobase, rtol=1e-6)
     with pytest.raises(ValueError, match="weight init"):
         LayeredNetwork(3, [2], model=model, weight_init=["bad"], dt=0.01 * TAU_S, duration=TAU_S)
+
+
+def test_experiment_settings_none_keeps_its_meaning(shared_data):
+    """levels=None is the continuous latency code (not 'the default 3 levels'); other Nones are defaults."""
+    from brian2learn.experiments.delay_only import build
+    kw = dict(data_dir=shared_data, n_train=64, n_test=8, progress=False, simulator="replay")
+    graded, cfg3 = build(levels=3, hidden=None, **kw)
+    smooth, cfg0 = build(levels=None, **kw)
+    assert cfg3["levels"] == 3 and cfg0["levels"] is None and cfg3["hidden"] == 350
+    times = lambda tr: np.unique(tr.train[0][np.isfinite(tr.train[0])])
+    assert len(times(graded)) == 3 and len(times(smooth)) > 50
