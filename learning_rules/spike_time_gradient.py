@@ -23,7 +23,9 @@ Safeguards: no gradient flows through non-causal inputs, silent neurons (T = inf
 slope V' at T, or NaN. Everything is vectorised over batch, presynaptic and postsynaptic neurons.
 Only presynaptic neurons that spiked enter the computation: each sample's active inputs are
 gathered (MNIST images light ~20 % of the pixels), so the cost is B x n_active x n_post, not
-B x n_pre x n_post (measured on 784-350-10, B = 32: 52 -> see benchmarks/README.md).
+B x n_pre x n_post (measured on 784-350-10, B = 32: 52 -> see benchmarks/README.md). For the unchanged
+LIF of models.lif, `_projection` runs in the compiled loops of models.lif_events_native (same
+arithmetic, per neuron and sample, equal to this numpy code to 1e-12).
 """
 from __future__ import annotations
 

@@ -15,6 +15,10 @@ k = 1, 2, ... compute the crossing T_k that the first k inputs would give,
 (and T_k < the trial duration): the same rule as models.lif_analytic.first_spike_time, here as
 prefix sums over the sorted arrivals, vectorised over batch copies and neurons, layer by layer.
 
+Where the model is the unchanged LIF of models.lif and no per-copy weight offsets are set, each layer
+runs in the compiled loops of models.lif_events_native (the same arithmetic per neuron and sample,
+over that sample's own active inputs; OpenMP threads); this numpy code is their reference and fallback.
+
 This is the `simulator="replay"` of LayeredNetwork: no Brian2 run, no time grid, so the spike
 times are exact (Brian2's are interpolated inside a step of dt and its deliveries fall on the
 grid; tests/test_lif_replay.py measures how closely the two agree). The learning rules read the
