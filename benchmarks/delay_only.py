@@ -4,6 +4,8 @@
     python benchmarks/delay_only.py --cells mnist/delays/normal --n-train 10000 --epochs 3 --seeds 0 --update
     python benchmarks/delay_only.py --cells mnist/delays/normal --n-train 960 --n-test 64 --epochs 2 --seeds 0 --timing --update
     python benchmarks/delay_only.py --cells mnist/delays/normal --in-simulation --epochs 10 --seeds 0 --update
+    python benchmarks/delay_only.py --cells mnist/delays/normal --simulator replay --epochs 8 --seeds 1 2 --add-seeds
+                                 # seeds 1 and 2 join the stored seed 0 of the same cell and settings
                                  # the rule and Adam as generated code, one compiled run per epoch
     python benchmarks/delay_only.py --cells mnist/delays/normal --in-simulation --set 'normal=[[0.015,0.05],[0.06,0.1]]'
                                  # any DEFAULTS entry of experiments/delay_only.py, stored under its own key
@@ -83,16 +85,43 @@ def cell_key(cell, args):
     return key
 
 
+def stored_seeds(key, args, stored):
+    """--add-seeds: the runs of the stored entry under `key` that this run does not train (finished,
+    or in progress in another process), refused where that entry asked for other epochs."""
+    entry = stored.get(key) if args.add_seeds else None
+    if entry is None:
+        return []
+    asked = entry.get("epochs_asked", entry["epochs"])
+    if asked != args.epochs:
+        raise SystemExit(f"--add-seeds: the entry {key!r} was run for {asked} epochs, this run asks for "
+                         f"{args.epochs}; use the same --epochs")
+    return [dict(seed=int(seed), test_acc=r["test_acc"], curve=r["test_acc_per_epoch"],
+                 sec_per_sample=[entry["seconds_per_training_sample"]], n_trainable=entry["n_trainable"],
+                 n_train=entry["n_train"], n_test=entry["n_test"],
+                 epochs_done=max(int(e) for e in r["test_acc_per_epoch"]), settings=entry["settings"],
+                 command=r.get("command", entry["command"]))
+            for seed, r in entry["per_seed"].items() if int(seed) not in args.seeds]
+
+
 def cell_entry(cell, runs, args, argv):
     """The results entry of one cell from the seeds run so far (labelled partial where short)."""
+    settings = {json.dumps(r["settings"], sort_keys=True) for r in runs}   # stored ones came through JSON
+    if len(settings) > 1:
+        raise SystemExit(f"{cell}: the seeds ran with different settings {sorted(settings)} (--add-seeds joins "
+                         "only runs of the same experiment settings)")
+    if len({(r["n_train"], r["n_test"]) for r in runs}) > 1:
+        raise SystemExit(f"{cell}: the seeds ran on different numbers of training/test samples; use the same "
+                         "--n-train/--n-test")
+    runs = sorted(runs, key=lambda r: r["seed"])
     accs = np.array([r["test_acc"] for r in runs])
     done, partial = partial_label(runs, args, 60000, 10000)
     # the first epoch includes code generation: leave it out when there are more
     sec = float(np.median([s for r in runs for s in (r["sec_per_sample"][1:] or r["sec_per_sample"])]))
     return {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std()), "seeds": [r["seed"] for r in runs],
-            "epochs": done, "n_trainable": runs[0]["n_trainable"], "hidden": args.hidden,
+            "epochs": done, "epochs_asked": args.epochs, "n_trainable": runs[0]["n_trainable"], "hidden": args.hidden,
             "n_train": runs[0]["n_train"], "n_test": runs[0]["n_test"], "seconds_per_training_sample": sec,
-            "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"]} for r in runs},
+            "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "test_acc_per_epoch": r["curve"],
+                                          "command": r.get("command", command(__file__, argv))} for r in runs},
             "partial": partial, "settings": runs[0]["settings"],
             "trainer": "in-simulation (cpp_standalone)" if args.in_simulation else trainer_name(args),
             "command": command(__file__, argv), "machine": machine()}
@@ -137,6 +166,9 @@ def main(argv=None):
                    help="OpenMP threads of the compiled event loops of --simulator replay (default 1)")
     p.add_argument("--checkpoint-dir", default=None,
                    help="save each seed's trainer after every epoch there, and resume a stopped seed from it")
+    p.add_argument("--add-seeds", action="store_true",
+                   help="the seeds of this run join the stored entry of the same cell and settings (same --epochs) "
+                        "instead of replacing it; seeds may run in parallel processes, each with --add-seeds")
     p.add_argument("--timing", action="store_true",
                    help="write only the epoch_seconds of delays/normal cells (run alone on an idle machine), "
                         "not their accuracy")
@@ -144,6 +176,8 @@ def main(argv=None):
     settings = {}
     for item in args.set:
         name, _, value = item.partition("=")
+        if name in ("hidden", "schedule"):
+            p.error(f"--set {item!r}: use --{name} for {name}")
         if name not in DEFAULTS or not value:
             p.error(f"--set {item!r}: use KEY=JSON with KEY one of {sorted(DEFAULTS)}")
         try:
@@ -166,9 +200,10 @@ def main(argv=None):
 
         def progress(runs, key=key, cell=cell):
             if not args.timing:
-                entry = cell_entry(cell, runs, args, argv)
-                write_results(args.out, lambda stored: {key: keep_replaced(stored, key, entry, started),
-                                                        "machine": machine()}, update=True)
+                write_results(args.out, lambda stored: {
+                    key: keep_replaced(stored, key, cell_entry(cell, stored_seeds(key, args, stored) + runs, args, argv),
+                                       started, extends=args.add_seeds),
+                    "machine": machine()}, update=True)
 
         runs = run_seeds(cell, args.seeds, run_cell, args, on_progress=progress)
         entry = cell_entry(cell, runs, args, argv)
