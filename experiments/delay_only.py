@@ -9,7 +9,9 @@ exact spike-time gradients for the delays, learning_rules.spike_time_gradient), 
 Settings (tau_s units unless stated; every entry of DEFAULTS can be overridden):
 - LIF tau_s = 5 ms, tau_m = 2 tau_s (closed-form ratio of the foundation);
 - pixels -> latency code, 3 levels over a window of 2 tau_s (10 ms; the reference used 3 levels in
-  10 steps of 1 ms), dark pixels (intensity 0) silent;
+  10 steps of 1 ms), dark pixels (intensity 0) silent; levels=None gives each pixel its own latency
+  (continuous code), which measured better on the full MNIST data (replay, 8 epochs, lr halved every
+  2: 784-350-10 95.50 +- 0.09 %, 3 seeds, against 94.82 % with 3 levels, seed 0; benchmarks/README.md);
 - synaptic delays in [0, d_max = 2 tau_s], initialised N(1, 0.5) clipped, trained with Adam
   (amsgrad), batch 32 (reference values), lr 0.03 (reference 0.01; measured here on 2000 MNIST
   images, 2 epochs, TTFS cross-entropy: test 75.6 % at lr 0.03 and 75.5 % at 0.1);
