@@ -145,6 +145,10 @@ def summarise(runs, args, cmd):
     }
 
 
+# settings that entries written before they existed ran at these values
+SETTINGS_ADDED_LATER = {"bump_dead": False}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--configs", nargs="*", default=list(CONFIGS))
@@ -193,7 +197,8 @@ def main(argv=None):
         for seed in args.seeds:
             t0 = time.perf_counter()
             r = run_one(config, seed, args.epochs, args.simulator, **changes)
-            if runs and json.loads(json.dumps(r["settings"])) != json.loads(json.dumps(runs[0]["settings"])):
+            mine, theirs = ({**SETTINGS_ADDED_LATER, **json.loads(json.dumps(x["settings"]))} for x in (r, runs[0] if runs else r))
+            if runs and mine != theirs:
                 raise SystemExit(f"--add-seeds: the stored entry {key!r} ran with settings {runs[0]['settings']}, "
                                  f"this run with {r['settings']}")
             runs.append(r)

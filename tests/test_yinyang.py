@@ -77,6 +77,26 @@ def test_benchmark_add_seeds_joins_the_stored_entry(tmp_path, monkeypatch, load_
         bench.main(args + ["--seeds", "5", "--add-seeds"])
 
 
+def test_benchmark_add_seeds_accepts_entries_from_before_a_setting_existed(tmp_path, monkeypatch, load_benchmark):
+    """An entry stored before bump_dead existed ran without it: seeds with bump_dead=False join it."""
+    import json
+    bench = load_benchmark("yinyang")
+    out = str(tmp_path / "yy.json")
+
+    def fake_run(config, seed, epochs, simulator="brian2", **changes):
+        settings = {"schedule": (20, 0.95)} if seed == 0 else {"schedule": (20, 0.95), "bump_dead": False}
+        return dict(seed=seed, test_acc=0.9, acc_after_10_epochs=0.8, epoch_seconds=[1.0], curve={epochs: 0.9},
+                    val_curve={epochs: 0.9}, val_selected=dict(epoch=epochs, val_acc=0.9, test_acc=0.9),
+                    n_weights=43, n_delays=43, settings=settings)
+
+    monkeypatch.setattr(bench, "run_one", fake_run)
+    args = ["--configs", "4-5-3 W+synaptic", "--epochs", "2", "--out", out]
+    bench.main(args + ["--seeds", "0"])
+    bench.main(args + ["--seeds", "1", "--add-seeds"])
+    with open(out) as f:
+        assert json.load(f)["4-5-3 W+synaptic"]["seeds"] == [0, 1]
+
+
 def test_benchmark_writes_each_seed_and_keeps_schedules_apart(tmp_path, monkeypatch, load_benchmark):
     """benchmarks/yinyang.py: a finished seed is in the file before the next one starts (labelled
     partial), and a run with another learning-rate schedule is stored beside the reference entry."""
