@@ -113,6 +113,16 @@ def stored_runs(entry, epochs):
             for seed, r in entry["per_seed"].items()]
 
 
+def merged_runs(stored_entry, runs, args):
+    """This process's runs, with --add-seeds joined by the stored entry's other seeds as stored now
+    (read under the results file's lock, so processes adding seeds in parallel keep each other's)."""
+    mine = [r for r in runs if r["seed"] in args.seeds]
+    if not (args.add_seeds and stored_entry):
+        return runs
+    others = [r for r in stored_runs(stored_entry, args.epochs) if r["seed"] not in args.seeds]
+    return sorted(others + mine, key=lambda r: r["seed"])
+
+
 def summarise(runs, args, cmd):
     """The results entry of one config from its finished seeds (stored ones first with --add-seeds)."""
     accs = np.array([r["test_acc"] for r in runs])
@@ -205,9 +215,9 @@ def main(argv=None):
             print(f"{config:22s} seed {seed}: test acc {r['test_acc']:.4f} (after 10 epochs "
                   f"{r['acc_after_10_epochs']}) {time.perf_counter() - t0:.0f} s", flush=True)
             if not args.timing:   # each finished seed is written at once (labelled partial until all are done)
-                entry = summarise(runs, args, cmd)
                 results = write_results(args.out, lambda stored: {
-                    key: keep_replaced(stored, key, entry, started, extends=args.add_seeds), "machine": machine()},
+                    key: keep_replaced(stored, key, summarise(merged_runs(stored.get(key), runs, args), args, cmd),
+                                       started, extends=args.add_seeds), "machine": machine()},
                     update=True)
         if args.timing and config == "4-30-3 W+synaptic":   # a timing run writes no accuracies
             secs = [s for r in runs for s in r["epoch_seconds"][1:]]

@@ -68,6 +68,20 @@ def test_benchmark_add_seeds_joins_the_stored_entry(tmp_path, monkeypatch, load_
     assert entry["per_seed"]["0"]["median_epoch_seconds"] == pytest.approx(0.6)
     assert len(entry["command"]) == 2 and "--add-seeds" in entry["command"][1] and "earlier_runs" not in entry
     assert entry["partial"] == "2 of the reference 300 epochs"
+    with open(out) as f:   # another process adds seed 3 while this one (having read seeds 0-2) runs 4
+        stored = json.load(f)
+    bench.main(args + ["--seeds", "3", "--add-seeds"])
+    real_stored_runs, calls = bench.stored_runs, []
+
+    def stale_at_start(entry, epochs):   # the first read (at the start) misses seed 3; later ones see it
+        calls.append(1)
+        return real_stored_runs(stored["4-5-3 W+synaptic"] if len(calls) == 1 else entry, epochs)
+
+    monkeypatch.setattr(bench, "stored_runs", stale_at_start)
+    bench.main(args + ["--seeds", "4", "--add-seeds"])
+    monkeypatch.setattr(bench, "stored_runs", real_stored_runs)
+    with open(out) as f:
+        assert json.load(f)["4-5-3 W+synaptic"]["seeds"] == [0, 1, 2, 3, 4]
     with pytest.raises(SystemExit, match="already stored"):
         bench.main(args + ["--seeds", "1", "--add-seeds"])
     with pytest.raises(SystemExit, match="epochs"):
