@@ -4,9 +4,9 @@
     python benchmarks/delay_only.py --cells mnist/delays/normal --n-train 10000 --epochs 3 --seeds 0 --update
     python benchmarks/delay_only.py --cells mnist/delays/normal --n-train 960 --n-test 64 --epochs 2 --seeds 0 --timing --update
     python benchmarks/delay_only.py --cells mnist/delays/normal --in-simulation --epochs 10 --seeds 0 --update
+                                 # the rule and Adam as generated code, one compiled run per epoch
     python benchmarks/delay_only.py --cells mnist/delays/normal --simulator replay --epochs 8 --seeds 1 2 --add-seeds
                                  # seeds 1 and 2 join the stored seed 0 of the same cell and settings
-                                 # the rule and Adam as generated code, one compiled run per epoch
     python benchmarks/delay_only.py --cells mnist/delays/normal --in-simulation --set 'normal=[[0.015,0.05],[0.06,0.1]]'
                                  # any DEFAULTS entry of experiments/delay_only.py, stored under its own key
 

@@ -116,9 +116,9 @@ def stored_runs(entry, epochs):
 def merged_runs(stored_entry, runs, args):
     """This process's runs, with --add-seeds joined by the stored entry's other seeds as stored now
     (read under the results file's lock, so processes adding seeds in parallel keep each other's)."""
-    mine = [r for r in runs if r["seed"] in args.seeds]
     if not (args.add_seeds and stored_entry):
         return runs
+    mine = [r for r in runs if r["seed"] in args.seeds]
     others = [r for r in stored_runs(stored_entry, args.epochs) if r["seed"] not in args.seeds]
     return sorted(others + mine, key=lambda r: r["seed"])
 
@@ -157,6 +157,11 @@ def summarise(runs, args, cmd):
 
 # settings that entries written before they existed ran at these values
 SETTINGS_ADDED_LATER = {"bump_dead": False}
+
+
+def comparable_settings(run):
+    """A run's settings as stored (through JSON), with the settings added later at their old values."""
+    return {**SETTINGS_ADDED_LATER, **json.loads(json.dumps(run["settings"]))}
 
 
 def main(argv=None):
@@ -207,8 +212,7 @@ def main(argv=None):
         for seed in args.seeds:
             t0 = time.perf_counter()
             r = run_one(config, seed, args.epochs, args.simulator, **changes)
-            mine, theirs = ({**SETTINGS_ADDED_LATER, **json.loads(json.dumps(x["settings"]))} for x in (r, runs[0] if runs else r))
-            if runs and mine != theirs:
+            if runs and comparable_settings(r) != comparable_settings(runs[0]):
                 raise SystemExit(f"--add-seeds: the stored entry {key!r} ran with settings {runs[0]['settings']}, "
                                  f"this run with {r['settings']}")
             runs.append(r)

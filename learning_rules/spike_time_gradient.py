@@ -81,16 +81,6 @@ class SpikeTimeGradient:
         inv = np.where(ok, 1.0 / np.where(ok, slope, 1.0), 0.0)[:, None, :]
         return -k * inv, W[None] * kp * inv
 
-    @staticmethod
-    def _active(t_pre):
-        """Per sample, the presynaptic neurons that spiked: (idx (B, A), valid (B, A)), A = max count."""
-        fin = np.isfinite(t_pre)
-        counts = fin.sum(axis=1)
-        A = max(int(counts.max(initial=0)), 1)
-        order = np.argsort(~fin, axis=1, kind="stable")[:, :A]   # spiking neurons first, in index order
-        valid = np.arange(A)[None, :] < counts[:, None]
-        return order, valid
-
     def _projection(self, t_pre, T_post, W, D, delta):
         """dL/dW, dL/dD (n_pre, n_post) and dL/dt_pre (B, n_pre) of one projection, active inputs only."""
         if lif_events_native.supports(self.model):
@@ -99,9 +89,9 @@ class SpikeTimeGradient:
                 return out
         B, n_pre = t_pre.shape
         n_post = W.shape[1]
-        idx, valid = self._active(t_pre)
+        tp, idx, counts = lif_events_native.active_inputs(t_pre)      # (B, A): the inputs that spiked
+        valid = np.arange(tp.shape[1])[None, :] < counts[:, None]
         rows = np.arange(B)[:, None]
-        tp = np.where(valid, t_pre[rows, idx], np.inf)                  # (B, A)
         Wg, Dg = W[idx], D[idx]                                          # (B, A, n_post)
         k, kp = self._causal_kernels(T_post[:, None, :], tp[:, :, None] + Dg)
         slope = np.einsum("baj,baj->bj", Wg, kp)

@@ -33,7 +33,8 @@ import warnings
 
 import numpy as np
 
-__all__ = ["set_backend", "set_threads", "threads", "native", "supports", "first_spikes", "projection"]
+__all__ = ["set_backend", "set_threads", "threads", "native", "supports", "active_inputs", "first_spikes",
+           "projection"]
 
 CODE = r"""
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
@@ -315,14 +316,18 @@ def supports(model):
             and type(model).rheobase is LIF.rheobase)
 
 
-def _active_arrays(t_pre):
-    """(t (B, A), idx (B, A) int64, counts (B,) int64) of the inputs that spiked, first in index order."""
+def active_inputs(t_pre):
+    """Per sample, the presynaptic inputs that spiked, first and in index order: (t (B, A) their times,
+    inf past each sample's count; idx (B, A) int64; counts (B,) int64), A = the largest count (>= 1).
+    Silent inputs never matter: the event loops here and in numpy (models.lif_replay,
+    learning_rules.spike_time_gradient) visit only these."""
+    t_pre = np.asarray(t_pre, dtype=float)
     fin = np.isfinite(t_pre)
     counts = fin.sum(axis=1).astype(np.int64)
     A = max(int(counts.max(initial=0)), 1)
     idx = np.ascontiguousarray(np.argsort(~fin, axis=1, kind="stable")[:, :A], dtype=np.int64)
-    t = np.ascontiguousarray(np.take_along_axis(t_pre, idx, axis=1), dtype=float)
-    return t, idx, counts
+    valid = np.arange(A)[None, :] < counts[:, None]
+    return np.where(valid, np.take_along_axis(t_pre, idx, axis=1), np.inf), idx, counts
 
 
 def first_spikes(model, t_pre, W, D, t_max):
@@ -331,7 +336,7 @@ def first_spikes(model, t_pre, W, D, t_max):
     mod = native()
     if mod is None:
         return None
-    t, idx, counts = _active_arrays(np.asarray(t_pre, dtype=float))
+    t, idx, counts = active_inputs(t_pre)
     out = np.empty((t.shape[0], W.shape[1]))
     mod.first_spikes(t, idx, counts, np.ascontiguousarray(D.T, dtype=float), np.ascontiguousarray(W.T, dtype=float),
                      float(model.rheobase), float(t_max), int(model.equal_time_constants), out, threads())
@@ -346,7 +351,7 @@ def projection(model, t_pre, T_post, W, D, delta, min_slope):
         return None
     B, n_pre = t_pre.shape
     n_post = W.shape[1]
-    t, idx, counts = _active_arrays(np.asarray(t_pre, dtype=float))
+    t, idx, counts = active_inputs(t_pre)
     gWt, gDt = np.zeros((n_post, n_pre)), np.zeros((n_post, n_pre))
     n_threads = threads()
     dta = np.zeros((n_threads,) + t.shape)

@@ -88,15 +88,6 @@ def layer_first_spikes(model, arrivals, weights, t_max):
     return np.where(hit.any(axis=-1), np.take_along_axis(T, first, axis=-1)[..., 0], np.inf)
 
 
-def _active(t_pre):
-    """Per sample, the presynaptic neurons that spiked, first: (idx (B, A), their times (B, A), inf
-    past each sample's count), A = the largest count (>= 1). Silent inputs never matter."""
-    fin = np.isfinite(t_pre)
-    A = max(int(fin.sum(axis=1).max(initial=0)), 1)
-    idx = np.argsort(~fin, axis=1, kind="stable")[:, :A]
-    return idx, np.take_along_axis(t_pre, idx, axis=1)
-
-
 def replay_layers(network, inputs, weight_offsets=None):
     """Spike times of every layer for input times (B, n_in): [inputs, layer 1, ..., output] and the
     bias times per projection, from the network's current parameters (models.network.TrialRecord
@@ -119,7 +110,7 @@ def replay_layers(network, inputs, weight_offsets=None):
                 layers.append(T)
                 start += size
                 continue
-        idx, t = _active(t_pre)
+        t, idx, _ = lif_events_native.active_inputs(t_pre)
         Dt = network.total_delays(l).T                                  # (n_post, n_pre)
         arrivals = t[:, None, :] + Dt[:, idx].transpose(1, 0, 2)        # (B, n_post, A)
         if weight_offsets is None:
