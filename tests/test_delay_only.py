@@ -140,7 +140,7 @@ def test_benchmark_add_seeds_joins_the_stored_entry(tmp_path, shared_data, load_
     bench.main(args + ["--seeds", "1", "--add-seeds"])
     with open(out) as f:
         entry = json.load(f)["mnist/delays/normal@784-20-10 simulator=replay"]
-    assert entry["seeds"] == [0, 1] and entry["trainer"] == "replay-cython"
+    assert entry["seeds"] == [0, 1] and entry["trainer"].startswith("replay-")   # -numpy where nothing compiles
     accs = [entry["per_seed"][s]["test_acc"] for s in ("0", "1")]
     assert entry["test_acc_mean"] == pytest.approx(np.mean(accs))
     assert "--add-seeds" in entry["per_seed"]["1"]["command"] and "--add-seeds" not in entry["per_seed"]["0"]["command"]
