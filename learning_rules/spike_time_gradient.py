@@ -89,8 +89,8 @@ class SpikeTimeGradient:
                 return out
         B, n_pre = t_pre.shape
         n_post = W.shape[1]
-        tp, idx, counts = lif_events_native.active_inputs(t_pre)      # (B, A): the inputs that spiked
-        valid = np.arange(tp.shape[1])[None, :] < counts[:, None]
+        tp, idx, _ = lif_events_native.active_inputs(t_pre)           # (B, A): the inputs that spiked
+        valid = np.isfinite(tp)                                          # inf pads past each sample's count
         rows = np.arange(B)[:, None]
         Wg, Dg = W[idx], D[idx]                                          # (B, A, n_post)
         k, kp = self._causal_kernels(T_post[:, None, :], tp[:, :, None] + Dg)

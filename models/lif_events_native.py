@@ -360,6 +360,5 @@ def projection(model, t_pre, T_post, W, D, delta, min_slope):
                    np.ascontiguousarray(D.T, dtype=float), np.ascontiguousarray(W.T, dtype=float),
                    1.0 if equal else float(model.ratio), int(equal), float(min_slope), gWt, gDt, dta, n_threads)
     dL_dt = np.zeros((B, n_pre))
-    valid = np.arange(t.shape[1])[None, :] < counts[:, None]
-    dL_dt[np.arange(B)[:, None], idx] += np.where(valid, dta.sum(axis=0), 0.0)
+    dL_dt[np.arange(B)[:, None], idx] += np.where(np.isfinite(t), dta.sum(axis=0), 0.0)   # inf pads
     return np.ascontiguousarray(gWt.T), np.ascontiguousarray(gDt.T), dL_dt
