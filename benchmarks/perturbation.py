@@ -6,6 +6,8 @@
     python benchmarks/perturbation.py --tasks regression_x2 --steps 6000 --lr-final 0.1 --resample --label resample
     python benchmarks/perturbation.py --tasks regression_x2 --simulator replay --steps 30000 --label long
                                                         # the closed-form event forward instead of Brian2
+    python benchmarks/perturbation.py --tasks regression_sin --simulator replay --form outputs --label outputs
+                                                        # per-output differences chained with dL/du
     python benchmarks/perturbation.py --cosine --speed --update      # cosine_vs_K and the speed ratio
     python benchmarks/perturbation.py --cosine --substrate qif --hidden 16   # "cosine_vs_K/qif"
     python benchmarks/perturbation.py --plot                          # results/perturbation_cosine.png
@@ -35,9 +37,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import command, machine, write_results  # noqa: E402
 
 from brian2learn.experiments.perturbation_qif import QIFSciML, train_qif  # noqa: E402
-from brian2learn.experiments.perturbation_sciml import SpikingSciML, cosine_vs_K, train  # noqa: E402
+from brian2learn.experiments.perturbation_sciml import FORMS, SpikingSciML, cosine_vs_K, train  # noqa: E402
 from brian2learn.experiments.sciml_tasks import TASKS, make_task  # noqa: E402
 from brian2learn.learning_rules import PerturbationGradient  # noqa: E402
+
+
+FORM_NOTES = {
+    "outputs": "output form: per-point finite differences of u chained with dL/du at the clean outputs "
+               "(PerturbationGradient.combine_outputs)",
+    "outputs_unswitched": "output form, at each point leaving out the directions that changed the set of spiking "
+                          "neurons there (PerturbationGradient.combine_outputs keep)"}
 
 
 def _schedule(lr_final, hold=0.0):
@@ -62,6 +71,8 @@ def run_task(task, args):
         entry["reject_factor"] = args.reject_factor
     if args.resample:
         entry["resample"] = "new training points every step, one uniform in each grid cell (Task.resample)"
+    if args.form != "loss":
+        entry["estimate"] = FORM_NOTES[args.form]
     runs_of = [("perturbation", "rel_l2_perturbation")]
     if args.encode == "ttfs" and not args.no_exact:
         runs_of.append(("exact", "rel_l2_exact_gradient"))
@@ -81,9 +92,12 @@ def run_task(task, args):
             r = (train_qif(task, gradient=gradient, **common, resample=args.resample) if args.substrate == "qif" else
                  train(task, gradient=gradient, encode=args.encode, **common,
                        reject_factor=args.reject_factor if gradient == "perturbation" else None,
-                       resample=args.resample, simulator=args.simulator))
+                       resample=args.resample, simulator=args.simulator,
+                       form=args.form if gradient == "perturbation" else "loss"))
             if gradient == "perturbation" and args.reject_factor is not None:
                 entry.setdefault("rejected_steps_per_seed", []).append(r["rejected_steps"])
+            if gradient == "perturbation" and args.form != "loss":
+                entry.setdefault("switched_fraction_per_seed", []).append(r["switched_fraction"])
             errs.append(r["rel_l2"])
             runs.append(r["forward_runs"])
             secs.append(r["seconds"])
@@ -113,7 +127,7 @@ def merge_entry(old, new):
 #: what entries written before these keys existed ran with
 OLD_DEFAULTS = {"encode": "ttfs", "optimizer_exact": "Adam, constant learning rate", "substrate": "lif"}
 CONFIG_KEYS = ("steps", "K", "eps", "hidden", "lr_perturbation", "lr_exact", "optimizer", "optimizer_exact",
-               "n_grid", "decode", "encode", "substrate", "reject_factor")
+               "n_grid", "decode", "encode", "substrate", "reject_factor", "estimate")
 
 
 def add_seeds(old, new):
@@ -130,8 +144,9 @@ def add_seeds(old, new):
         if old.get(key) is not None and new.get(key) is not None:
             errs = old[key + "_per_seed"] + new[key + "_per_seed"]
             out.update({key: float(np.mean(errs)), key + "_std": float(np.std(errs)), key + "_per_seed": errs})
-    if "rejected_steps_per_seed" in old:
-        out["rejected_steps_per_seed"] = old["rejected_steps_per_seed"] + new["rejected_steps_per_seed"]
+    for key in ("rejected_steps_per_seed", "switched_fraction_per_seed"):
+        if key in old:
+            out[key] = old[key] + new[key]
     for key in ("seconds", "seconds_exact", "forward_runs", "forward_runs_exact"):
         if key in old and key in new:
             out[key] = (old[key] * n_old + new[key] * n_new) / (n_old + n_new)
@@ -204,6 +219,8 @@ def main(argv=None):
     p.add_argument("--reject-factor", type=float, default=None,
                    help="perturbation (LIF): undo a step that raises the clean loss by more than this factor")
     p.add_argument("--no-exact", action="store_true", help="skip the exact-gradient baseline")
+    p.add_argument("--form", default="loss", choices=FORMS,
+                   help="LIF substrate: how the perturbation estimate is formed (SpikingSciML.fit form)")
     p.add_argument("--resample", action="store_true",
                    help="regression tasks: new training points in every grid cell at every step (LIF substrate)")
     p.add_argument("--add-seeds", action="store_true",
@@ -232,8 +249,9 @@ def main(argv=None):
             p.error(f"{name} must be in (0, 1] (the factor the learning rate decays to), got {value}")
     if args.reject_factor is not None and not args.reject_factor > 1:
         p.error(f"--reject-factor must be > 1, got {args.reject_factor}")
-    if args.substrate == "qif" and args.reject_factor is not None:
-        p.error("--reject-factor is implemented for the LIF substrate only")
+    for flag, value in (("--reject-factor", args.reject_factor is not None), ("--form", args.form != "loss")):
+        if args.substrate == "qif" and value:
+            p.error(f"{flag} is implemented for the LIF substrate only")
     if args.resample and not all(t.startswith("regression") for t in args.tasks):
         p.error("--resample is for the regression tasks only (the PDE losses' finite differences need their grid)")
     if args.simulator == "replay" and (args.substrate != "lif" or args.encode != "ttfs"):

@@ -52,10 +52,11 @@ from ..learning_rules import Adam, PerturbationGradient, SpikeTimeGradient, cosi
 from ..models import LIF, LayeredNetwork
 from .sciml_tasks import make_task, rel_l2
 
-__all__ = ["SpikingSciML", "train", "lr_factor", "input_channels", "DECODERS", "ENCODINGS"]
+__all__ = ["SpikingSciML", "train", "lr_factor", "input_channels", "DECODERS", "ENCODINGS", "FORMS"]
 
 DECODERS = ("membrane", "spike_time")
 ENCODINGS = ("ttfs", "current")
+FORMS = ("loss", "outputs", "outputs_unswitched")
 
 
 def input_channels(domain, points):
@@ -229,6 +230,16 @@ class SpikingSciML:
 
         return outputs
 
+    def switched(self, layers, n_dir, central=True):
+        """(n_dir, n_points) bool: direction k changed the set of spiking neurons (any layer) at point p
+        in its perturbed copy (either copy of a central pair), against the clean row 0. These are the
+        outputs that may have jumped (PerturbationGradient.combine_outputs, keep = ~switched)."""
+        n = self.n_points
+        M = 1 + n_dir * (2 if central else 1)
+        fired = np.concatenate([np.isfinite(t[:M * n]) for t in layers], axis=1).reshape(M, n, -1)
+        changed = (fired[1:] != fired[:1]).any(axis=2)
+        return changed[:n_dir] | changed[n_dir:] if central else changed
+
     def sequential_substrate(self, points):
         """The same map, one Brian2 run per parameter row (for the speed comparison)."""
         x = self.encode(points)
@@ -276,7 +287,8 @@ class SpikingSciML:
         return self._exact_from_record(out["rec"], dL_du)
 
     # ---- training: every step is one trial of ONE long Brian2 run ------------------------------
-    def fit(self, task, steps, optimizer, estimator=None, callback=None, reject_factor=None, resample=None):
+    def fit(self, task, steps, optimizer, estimator=None, callback=None, reject_factor=None, resample=None,
+            form="loss"):
         """Train on `task` for `steps` steps; estimator=None: exact gradients, else weight perturbation.
 
         All steps are trials of one Brian2 run (models.network.run_trials): after each trial the
@@ -291,7 +303,15 @@ class SpikingSciML:
         needs only the clean loss that every step measures anyway. `self.rejected_steps` counts them.
 
         resample (None or a numpy Generator): every step trains on new points, `task.resample(resample)`
-        (experiments.sciml_tasks; regression tasks), drawn before the run starts."""
+        (experiments.sciml_tasks; regression tasks), drawn before the run starts.
+
+        form (perturbation only; FORMS): 'loss' -- finite differences of the loss (PerturbationGradient.
+        combine); 'outputs' -- finite differences of every output u_p chained with the task's dL/du at
+        the clean outputs (combine_outputs; the forward-mode chain rule); 'outputs_unswitched' -- the
+        same, leaving out at each point the directions whose perturbed copies changed the set of
+        spiking neurons there (keep = ~switched), so that jumps of u where a first spike appears or
+        vanishes do not enter. `self.switched_fraction` holds the fraction of (direction, point) pairs
+        that switched at each step (output forms)."""
         if resample is None:
             tasks, xs = [task] * steps, [self._check_points(task.points)] * steps
         else:
@@ -304,6 +324,11 @@ class SpikingSciML:
             optimizer.step([{"w": theta}], [{"w": g}])
             self.set_theta(theta)
 
+        if form not in FORMS:
+            raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+        if form != "loss" and estimator is None:
+            raise ValueError(f"form={form!r} applies to weight perturbation (pass an estimator); the exact "
+                             "gradient has no form to choose: drop form or pass an estimator")
         if estimator is None:
             self._check_exact()
 
@@ -318,15 +343,25 @@ class SpikingSciML:
         else:
             self.use(estimator)
             state = {}
-            self.rejected_steps = 0
+            self.rejected_steps, self.switched_fraction = 0, []
+            central = estimator.mode == "central"
 
             def draw():
                 state["V"] = estimator.directions(self.theta.size, self.blocks)
                 state["stack"] = estimator.stack(self.theta, state["V"])
                 self._load_stack(state["stack"])
 
+            def estimate(k, rec, U):
+                if form == "loss":
+                    return estimator.combine(tasks[k].loss(U), state["V"])
+                switched = self.switched(rec.layers, len(state["V"]), central)
+                self.switched_fraction.append(float(switched.mean()))
+                keep = ~switched if form == "outputs_unswitched" else None
+                return estimator.combine_outputs(U, state["V"], tasks[k].grad(U[0]), keep=keep)
+
             def on_trial(k, rec):
-                L = tasks[k].loss(self._stack_outputs(rec.layers, state["stack"]))
+                U = self._stack_outputs(rec.layers, state["stack"])
+                L = tasks[k].loss(U)
                 if not np.all(np.isfinite(L)):
                     raise FloatingPointError("non-finite loss in a perturbed copy; lower eps")
                 losses.append(float(L[0]))
@@ -335,7 +370,7 @@ class SpikingSciML:
                     self.rejected_steps += 1
                 else:
                     state["theta_before"], state["loss_before"] = self.theta, float(L[0])
-                    update(estimator.combine(L, state["V"]))
+                    update(estimate(k, rec, U))
                 draw()
                 if callback is not None:
                     callback(k, losses[-1])
@@ -356,7 +391,7 @@ def lr_factor(step, steps, lr_final=1.0, lr_hold=0.0):
 def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_final=0.05, K=8, eps=1e-2,
           distribution="gaussian", layerwise=True, hidden=30, decode="membrane", n=None, seed=0,
           dt=0.01, target="cython", log_every=0, encode="ttfs", weight_init=((2.0, 2.0),), lr_hold=0.0,
-          reject_factor=None, resample=False, simulator="brian2"):
+          reject_factor=None, resample=False, simulator="brian2", form="loss"):
     """Train one task with Adam; returns a dict with the relative L2 error, forward runs, seconds, losses.
 
     The learning rate stays at lr for the first `lr_hold` fraction of the steps, then decays
@@ -365,7 +400,9 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
     `reject_factor`: undo perturbation steps that raise the clean loss by more than this factor
     (SpikingSciML.fit); the result's "rejected_steps" counts them. `resample`: new training points
     in every grid cell at every step (regression tasks; experiments.sciml_tasks, Task.resample).
-    `simulator`: 'brian2' or 'replay' (SpikingSciML)."""
+    `simulator`: 'brian2' or 'replay' (SpikingSciML). `form`: how the perturbation estimate is formed
+    (SpikingSciML.fit: 'loss', 'outputs', 'outputs_unswitched'); the result's "switched_fraction" is the
+    mean fraction of (direction, point) pairs whose copies changed a spike (output forms; else None)."""
     if gradient not in ("perturbation", "exact"):
         raise ValueError(f"gradient must be 'perturbation' or 'exact', got {gradient!r}")
     if int(steps) != steps or steps < 1:
@@ -396,13 +433,15 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
 
     t0 = time.perf_counter()
     losses = model.fit(tk, int(steps), opt, estimator=est, callback=log, reject_factor=reject_factor,
-                       resample=np.random.default_rng((seed, 2)) if resample else None)
+                       resample=np.random.default_rng((seed, 2)) if resample else None, form=form)
     seconds = time.perf_counter() - t0
     runs = model.forward_runs
     u_eval = model.predict(tk.eval_points)
     return dict(task=task, gradient=gradient, rel_l2=rel_l2(u_eval, tk.exact(tk.eval_points)), losses=losses,
                 forward_runs=runs, seconds=seconds, model=model, task_obj=tk, u_eval=u_eval,
-                rejected_steps=getattr(model, "rejected_steps", 0))
+                rejected_steps=getattr(model, "rejected_steps", 0),
+                switched_fraction=float(np.mean(model.switched_fraction)) if getattr(model, "switched_fraction", None)
+                else None)
 
 
 def cosine_vs_K(task="poisson_sin", Ks=(1, 2, 4, 8, 16, 32, 64), repeats=5, eps=1e-3, hidden=30, n=None,

@@ -28,6 +28,33 @@ the loop plugs in by implementing the same call (it may also run the rows one af
 The clean parameters passed to `estimate` are never written; every perturbed row is a copy.
 `blocks` (sizes of consecutive parameter blocks, e.g. one per layer) are needed only for
 `layerwise=True`.
+
+Output form, and leaving out the outputs that jumped
+----------------------------------------------------
+Where the loss is a known function of the network's outputs u (P of them, e.g. one per input
+point) and the substrate reports u for every row, the same estimate can be formed per output:
+the finite differences give each output's directional derivative J_kp = [u_p(w + eps v_k) -
+u_p(w - eps v_k)] / (2 eps) (forward runs only), and the loss's derivative at the clean outputs
+chains them (`combine_outputs`):
+
+    g = sum_p dL/du_p (1/K_p) sum_{k kept at p} J_kp v_k
+
+With every output kept (K_p = K) this is the loss form for a loss linearised in u. Its use: a TTFS
+output is piecewise smooth, and where a hidden potential peak touches the threshold a first spike
+jumps between a finite time and none, so u_p jumps. A difference across such a jump is jump / (2 eps),
+not a derivative; averaged over directions these terms do not vanish as eps -> 0 (they measure the
+jump's density) and can point away from the gradient of the smooth piece, which is what the exact
+spike-time gradient computes (benchmarks/README.md, issue 5, sin(pi x)). A substrate that sees its
+spikes (a simulation, or hardware that records them) knows which rows changed which output's spike
+set; `keep[k, p] = False` leaves direction k out of output p's average (K_p counts the kept ones, per
+block with layerwise=True), so the estimate follows the smooth piece, as the exact gradient does.
+The directions left out are those that cross a switching surface within eps, so the remaining bias
+shrinks with eps and with the fraction left out (reported by the caller). Measured on sin(pi x) with
+a TTFS LIF network (benchmarks/README.md, "Output form"): at fixed parameters the average of such
+estimates points along the exact gradient (cosine 0.96) where the loss form's points away (-0.89),
+but training with it is worse, not better: the directions that switch a spike are also those along
+which the output is most sensitive (a spike time's derivative diverges as the potential peak nears
+the threshold), so leaving them out also drops much of the smooth gradient. Use it to diagnose.
 """
 from __future__ import annotations
 
@@ -113,6 +140,41 @@ class PerturbationGradient:
         else:
             d = (losses[1:] - losses[0]) / self.eps
         return (d @ V) / self.K
+
+    def output_derivatives(self, U, n_dir):
+        """J (n_dir, P): each output's finite-difference directional derivative from the rows' outputs
+        U (M, P) of `stack(theta, V)` (central or one-sided, as the mode)."""
+        U = np.asarray(U, dtype=float)
+        if U.ndim != 2 or len(U) != 1 + n_dir * (2 if self.mode == "central" else 1):
+            raise ValueError(f"outputs must have one row per stacked parameter vector "
+                             f"({1 + n_dir * (2 if self.mode == 'central' else 1)}), got shape {U.shape}")
+        if self.mode == "central":
+            return (U[1:1 + n_dir] - U[1 + n_dir:]) / (2 * self.eps)
+        return (U[1:] - U[0]) / self.eps
+
+    def combine_outputs(self, U, V, dL_du, keep=None):
+        """The estimate in output form (module docstring): sum_p dL/du_p (1/K_p) sum_{k kept} J_kp v_k.
+
+        U (M, P): the outputs of every row of `stack(theta, V)`; dL_du (P,): the loss's derivative at
+        the clean outputs U[0]; keep (n_dir, P) bool or None (all kept): False leaves direction k out
+        of output p's average. Directions are grouped K at a time (one group per block with
+        layerwise=True); K_p counts the kept ones in each group, and an output whose group kept none
+        contributes nothing to that group's parameters."""
+        V = np.asarray(V, dtype=float)
+        n_dir = len(V)
+        J = self.output_derivatives(U, n_dir)
+        dL_du = np.asarray(dL_du, dtype=float)
+        if dL_du.shape != (J.shape[1],):
+            raise ValueError(f"dL_du must have one entry per output ({J.shape[1]}), got shape {dL_du.shape}")
+        if keep is None:
+            keep = np.ones(J.shape, dtype=bool)
+        keep = np.asarray(keep, dtype=bool)
+        if keep.shape != J.shape:
+            raise ValueError(f"keep must have shape (directions, outputs) = {J.shape}, got {keep.shape}")
+        groups = keep.reshape(n_dir // self.K, self.K, -1)
+        n_kept = np.repeat(groups.sum(axis=1), self.K, axis=0)              # (n_dir, P): K_p of k's group
+        weight = np.where(keep, 1.0 / np.maximum(n_kept, 1), 0.0)
+        return ((J * weight) @ dL_du) @ V
 
     def estimate(self, substrate, theta, blocks=None):
         """(gradient estimate, clean loss) at theta, from ONE call of substrate(stack)."""

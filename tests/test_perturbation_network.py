@@ -112,3 +112,44 @@ def test_estimate_agrees_with_exact_gradient(model):
     sub = m.substrate(task.points)
     mean = np.mean([est.estimate(lambda s: task.loss(sub(s)), m.theta)[0] for _ in range(30)], axis=0)
     assert cosine_similarity(mean, g) > 0.5
+
+
+def test_switched_marks_the_points_where_a_copy_gained_or_lost_a_spike(model):
+    """Direction 0 silences the hidden layer in its + copy (weights to 0) and doubles its weights in the
+    - copy; direction 1 moves the readout only. `switched` must flag direction 0 exactly at the points
+    where a separate run of either copy has another set of spiking neurons, and never direction 1."""
+    m, task = model
+    theta, x = m.theta, m.encode(task.points)
+    n_w, eps = m.net.n_weights, 0.05
+    V = np.zeros((2, theta.size))
+    V[0, :n_w] = -theta[:n_w] / eps
+    V[1, n_w:] = 1.0
+    stack = np.concatenate([theta[None], theta + eps * V, theta - eps * V])
+    m._load_stack(stack)
+    switched = m.switched(m.batched.simulate(np.tile(x, (len(stack), 1))), 2)
+
+    def fired(row):
+        m.set_theta(stack[row])
+        return np.concatenate([np.isfinite(t) for t in m.net.simulate(x)], axis=1)
+
+    clean = fired(0)
+    expected = ((fired(1) != clean) | (fired(3) != clean)).any(axis=1)
+    m.set_theta(theta)
+    assert expected.any() and np.array_equal(switched[0], expected)
+    assert not switched[1].any()
+
+
+def test_fit_forms_and_bad_form(model):
+    from brian2learn.learning_rules import Adam
+
+    m, task = model
+    theta = m.theta.copy()
+    est = PerturbationGradient(K=2, eps=0.05, seed=1)
+    with pytest.raises(ValueError, match="form must be one of"):
+        m.fit(task, 1, Adam({"weights": 1e-3}), estimator=est, form="jvp")
+    with pytest.raises(ValueError, match="applies to weight perturbation"):
+        m.fit(task, 1, Adam({"weights": 1e-3}), form="outputs")
+    losses = m.fit(task, 2, Adam({"weights": 1e-3}), estimator=est, form="outputs_unswitched")
+    assert len(losses) == 2 and len(m.switched_fraction) == 2
+    assert all(0.0 <= f <= 1.0 for f in m.switched_fraction)
+    m.set_theta(theta)
