@@ -268,8 +268,9 @@ def main(argv=None):
     t.add_argument("--out", default=None, help="output folder (default: output/<experiment>)")
     t.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
     t.add_argument("--no-progress", action="store_true")
-    t.add_argument("--device", choices=["runtime", "cpp_standalone"], default="runtime",
-                   help="Brian2 runtime (Cython) or a compiled cpp_standalone program re-run per minibatch")
+    t.add_argument("--device", choices=["runtime", "cpp_standalone", "cuda_standalone"], default="runtime",
+                   help="Brian2 runtime (Cython), or a compiled cpp_standalone / cuda_standalone (brian2cuda, the "
+                        "gpu extra) program re-run per minibatch")
     t.add_argument("--threads", type=int, default=None, help="OpenMP threads for cpp_standalone")
     t.set_defaults(func=cmd_train)
     sub.add_parser("list", help="list named experiments").set_defaults(func=cmd_list)

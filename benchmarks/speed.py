@@ -18,8 +18,9 @@ count of another device's run on the same samples, same order), replay-numpy (no
 exact closed-form event forward of models.lif_replay with the same rule and optimiser, the
 DelGrad reference's kind of simulator), replay-cython and replay-cython+openmp (the same, with the
 forward and the gradient in the compiled loops of models.lif_events_native, 1 and 2 OpenMP threads;
-the machine has 2 cores, so only a run with nothing else running measures two threads), and cuda_standalone when measured on a GPU machine (not
-built here).
+the machine has 2 cores, so only a run with nothing else running measures two threads), and
+cuda_standalone (brian2cuda, the `gpu` extra: the LayeredNetwork compiled for the GPU and re-run per
+minibatch, as cpp_standalone; needs a GPU, so it runs only where one is).
 Each device first builds and compiles the network and simulates two minibatches (not timed), then
 trains one timed epoch.
 
@@ -53,7 +54,7 @@ from common import command, machine, write_results  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared", "datasets")
 DEVICES = ("runtime-cython", "cpp_standalone", "cpp_standalone+openmp", "dask-2-workers",
-           "cpp_standalone-in-simulation", "replay-numpy", "replay-cython", "replay-cython+openmp")
+           "cpp_standalone-in-simulation", "replay-numpy", "replay-cython", "replay-cython+openmp", "cuda_standalone")
 REPLAY = {"replay-numpy": ("numpy", 1), "replay-cython": ("cython", 1), "replay-cython+openmp": ("cython", 2)}
 FULL_EPOCH = {"yinyang": 5000, "mnist": 60000}
 
@@ -74,6 +75,8 @@ def build(net_name, device, n_train, data_dir):
         dev = dict(in_simulation=True)
     elif device in REPLAY:
         dev = dict(simulator="replay")
+    elif device == "cuda_standalone":
+        dev = dict(device="cuda_standalone")
     else:
         dev = dict(device="runtime" if device in ("runtime-cython", "dask-2-workers") else "cpp_standalone",
                    threads=2 if device.endswith("openmp") else None)

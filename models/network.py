@@ -43,7 +43,8 @@ from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch
 from .delays import DELIVERY_DUE, DELIVERY_STEP_CODE, DelayConfig, delivery_steps
 from .lif import LIF
 from .running import run_network
-from .standalone import StandaloneProject, default_directory
+from .standalone import DEVICES as STANDALONE_DEVICES
+from .standalone import StandaloneProject, default_directory, load_brian2cuda
 from .weights import make_init
 
 __all__ = ["LayeredNetwork", "TrialRecord"]
@@ -148,9 +149,10 @@ class LayeredNetwork:
     seed : int, fixes the initial parameters
     target : Brian2 runtime code-generation target: 'cython' (default) or 'numpy'
     device : 'runtime' (default: one Brian2 run per epoch, the learning rule as a network_operation
-             at trial boundaries) or 'cpp_standalone' (compiled once into a C++ program, one run of it
-             per trial with the parameters and inputs as run_args; see models.standalone)
-    standalone_dir : folder of the cpp_standalone project (default: a per-network cache folder)
+             at trial boundaries), 'cpp_standalone' (compiled once into a C++ program, one run of it
+             per trial with the parameters and inputs as run_args; see models.standalone) or
+             'cuda_standalone' (the same with brian2cuda on a GPU: the `gpu` extra)
+    standalone_dir : folder of the standalone project (default: a per-network cache folder)
     threads : OpenMP threads of the cpp_standalone program (default: none)
     latency : Quantity, fixed transmission delay of every connection (>= 2 dt; default 2 dt)
     record_states : bool, attach a StateMonitor to every neuron (small networks only)
@@ -199,9 +201,11 @@ class LayeredNetwork:
         if target not in ("cython", "numpy"):
             raise ValueError(f"target must be 'cython' or 'numpy', got {target!r}")
         self.target = target
-        if device not in ("runtime", "cpp_standalone"):
-            raise ValueError(f"device must be 'runtime' or 'cpp_standalone', got {device!r}")
+        if device not in ("runtime",) + STANDALONE_DEVICES:
+            raise ValueError(f"device must be 'runtime', 'cpp_standalone' or 'cuda_standalone', got {device!r}")
         self.device = device
+        if device == "cuda_standalone":
+            load_brian2cuda()                       # fail here, with the install line, not at build time
         self.input_currents = bool(input_currents)
         if self.input_currents and device != "runtime":
             raise ValueError("input_currents=True needs device='runtime' (the currents are set per trial "
@@ -335,8 +339,9 @@ class LayeredNetwork:
         if self._brian is not None:
             return self._brian
         project = None
-        if self.device == "cpp_standalone":
-            project = StandaloneProject(self.standalone_dir or default_directory(self._signature()), self.threads)
+        if self.device in STANDALONE_DEVICES:
+            project = StandaloneProject(self.standalone_dir or default_directory(self._signature()), self.threads,
+                                        device=self.device)
             project.activate()
         else:
             prefs.codegen.target = self.target
@@ -382,7 +387,7 @@ class LayeredNetwork:
         """What the generated standalone code depends on (names its cache folder)."""
         return repr((self.n_inputs, self.layer_sizes, self.n_bias, self.batch_size, self.dt, self.duration,
                      self.latency, sorted((k, repr(v)) for k, v in self.model.namespace.items()),
-                     type(self.model).__name__, self.record_states, self.threads))
+                     type(self.model).__name__, self.record_states, self.threads, self.device))
 
     def _compile_standalone(self):
         """Finish the standalone project: command-line arguments (weights, exact delays, input times)

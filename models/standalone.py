@@ -18,6 +18,17 @@ Brian2 2.9 facts this module is built on (checked here):
 
 One Brian2 standalone project per process is active at a time (Brian2's device is global): building
 a second standalone network invalidates the first, which then refuses to run with a clear message.
+
+`cuda_standalone` (brian2cuda) is the same mechanism on a GPU: brian2cuda's device subclasses
+cpp_standalone, its generated main reads the same command line (`set_from_command_line`), and every
+trial is again a fresh run of the compiled program from its initial state, so the two brian2cuda
+limits that matter for training do not arise (it has no store/restore, which is not used; its spike
+queues would keep the old delays if delays changed inside one run, but here each run sets the
+delays from the command line before the queues are prepared). brian2cuda 1.0a7, the release for
+Python 3.11, pins brian2 2.8.0 (the `gpu` extra installs both). By default brian2cuda detects the GPU
+when building; to build on a machine without one (e.g. to check that a network generates and
+compiles), set `prefs.devices.cuda_standalone.cuda_backend.detect_gpus = False`,
+`...cuda_backend.gpu_id = 0` and `...cuda_backend.compute_capability` (e.g. 9.0 for an H100) first.
 """
 from __future__ import annotations
 
@@ -28,9 +39,46 @@ import numpy as np
 from brian2 import get_device, prefs, set_device
 from brian2.devices.device import all_devices
 
-__all__ = ["StandaloneProject", "default_directory"]
+__all__ = ["StandaloneProject", "default_directory", "DEVICES", "load_brian2cuda"]
 
 _ACTIVE = {"project": None}
+DEVICES = ("cpp_standalone", "cuda_standalone")
+
+
+def load_brian2cuda():
+    """Import brian2cuda (registers Brian2's 'cuda_standalone' device), or say how to get it."""
+    try:
+        import brian2cuda  # noqa: F401
+    except ImportError as err:
+        raise ImportError("device='cuda_standalone' needs brian2cuda: pip install -e '.[gpu]' (brian2cuda "
+                          "1.0a7, which installs the brian2 2.8.0 it supports), or use "
+                          f"device='cpp_standalone' ({err})") from err
+    return brian2cuda
+
+
+def set_cuda_prefs():
+    """Preferences the generated CUDA code needs with brian2cuda 1.0a7 (returns the previous values):
+
+    - C++17 for nvcc and its host compiler (brian2cuda's makefile passes -std=c++11, which the
+      Thrust/CUB of CUDA 13 refuse; nvcc keeps the last -std it is given);
+    - no loop-invariant optimisation: with it, a reset whose lifted constants read `dt` (the exact
+      spike time t + dt - u) and whose per-neuron code reads it too declares `dt` twice in one
+      kernel, which nvcc rejects ("dt has already been declared"; checked with CUDA 13.0).
+    """
+    cpp, nvcc = prefs.codegen.cpp, prefs.devices.cuda_standalone.cuda_backend
+    saved = {"codegen.loop_invariant_optimisations": prefs.codegen.loop_invariant_optimisations,
+             "codegen.cpp.extra_compile_args_gcc": list(cpp.extra_compile_args_gcc),
+             "devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc": list(nvcc.extra_compile_args_nvcc)}
+    prefs.codegen.loop_invariant_optimisations = False
+    cpp.extra_compile_args_gcc = [a for a in cpp.extra_compile_args_gcc if not a.startswith("-std=")] + ["-std=c++17"]
+    nvcc.extra_compile_args_nvcc = [a for a in nvcc.extra_compile_args_nvcc if not a.startswith("-std=")] + ["-std=c++17"]
+    return saved
+
+
+def restore_prefs(saved):
+    """Put back preferences saved by `set_cuda_prefs`."""
+    for name, value in saved.items():
+        prefs[name] = value
 
 
 def default_directory(key: str) -> str:
@@ -44,15 +92,25 @@ class StandaloneProject:
     """The lifetime of one compiled standalone project: activate, build, run with arguments.
 
     directory : str, where Brian2 writes and compiles the project (make reuses unchanged objects)
-    threads : int or None, OpenMP threads of the generated code (None or 0: single-threaded)
+    threads : int or None, OpenMP threads of the generated code (None or 0: single-threaded;
+              cpp_standalone only)
+    device : 'cpp_standalone' (default) or 'cuda_standalone' (brian2cuda, see the module docstring)
     """
 
-    def __init__(self, directory, threads=None):
+    def __init__(self, directory, threads=None, device="cpp_standalone"):
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
         self.directory = os.path.abspath(directory)
         self.threads = int(threads or 0)
         if self.threads < 0:
             raise ValueError(f"threads must be >= 0 (OpenMP threads; 0 = none), got {threads!r}")
+        if self.threads and device != "cpp_standalone":
+            raise ValueError(f"threads (OpenMP) applies to device='cpp_standalone', not {device!r}; drop threads")
+        self.device_name = device
+        if device == "cuda_standalone":
+            load_brian2cuda()
         self.built = False
+        self._saved_prefs = {}
         self._previous_device = None
         self.invalidated = False
         self.device = None
@@ -64,10 +122,13 @@ class StandaloneProject:
         if previous is not None and previous is not self:
             previous.built = False
             previous.invalidated = True
-        self.device = all_devices["cpp_standalone"]
+        self.device = all_devices[self.device_name]
         self.device.reinit()  # forget objects collected by an earlier project
         set_device(self.device, build_on_run=False, directory=self.directory)
-        prefs.devices.cpp_standalone.openmp_threads = self.threads
+        if self.device_name == "cpp_standalone":
+            prefs.devices.cpp_standalone.openmp_threads = self.threads
+        else:
+            self._saved_prefs = set_cuda_prefs()
         _ACTIVE["project"] = self
 
     def apply_run_args(self):
@@ -76,7 +137,11 @@ class StandaloneProject:
 
     def build(self):
         """Generate and compile the project (no run); Brian2's runtime device is active again after."""
-        self.device.build(directory=self.directory, compile=True, run=False, with_output=False)
+        try:
+            self.device.build(directory=self.directory, compile=True, run=False, with_output=False)
+        finally:
+            restore_prefs(self._saved_prefs)
+            self._saved_prefs = {}
         self.built = True
         previous = self._previous_device
         set_device(previous if previous is not self.device else "runtime", build_on_run=True)
@@ -92,7 +157,7 @@ class StandaloneProject:
         """Run the compiled program with these command-line arguments (`results_directory`:
         relative to the project, where the program writes its final state; default 'results')."""
         if self.invalidated:
-            raise RuntimeError("this network's cpp_standalone project was replaced by one built later in "
+            raise RuntimeError(f"this network's {self.device_name} project was replaced by one built later in "
                                "this process (Brian2 has one standalone device per process); rebuild it "
                                "or use device='runtime'")
         if not self.built:

@@ -1,0 +1,118 @@
+"""device='cuda_standalone' (brian2cuda): the same compile-once, run-per-minibatch mechanism on a GPU.
+
+CI has neither brian2cuda nor a GPU: there only the error that says how to get brian2cuda is checked.
+With the `gpu` extra installed (brian2cuda 1.0a7, brian2 2.8.0) and nvcc present, the network is
+generated and compiled for an H100 (compute capability 9.0) without a GPU; on a GPU machine the
+trained result is compared with the runtime device's (not only that it runs)."""
+import importlib.util
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from brian2learn.models import LayeredNetwork
+
+HAS_BRIAN2CUDA = importlib.util.find_spec("brian2cuda") is not None
+HAS_NVCC = shutil.which("nvcc") is not None or os.path.exists("/usr/local/cuda/bin/nvcc")
+
+
+def has_gpu():
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and "GPU" in out.stdout
+
+
+def curand_dirs(tmp_path):
+    """Extra (include, library) folders for cuRAND, which brian2cuda's generated code needs: none when
+    the CUDA toolkit has it, else those of the nvidia-curand wheel (pip; its library has only the
+    versioned name, so a libcurand.so link is made in tmp_path); None when there is no cuRAND."""
+    cuda = os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc")))
+    if os.path.exists(os.path.join(cuda, "include", "curand.h")) or os.path.exists("/usr/local/cuda/include/curand.h"):
+        return [], []
+    spec = importlib.util.find_spec("nvidia")
+    for root in (spec.submodule_search_locations if spec else []):
+        for sub in ("cu13", "cu12", "curand"):
+            inc, lib = os.path.join(root, sub, "include"), os.path.join(root, sub, "lib")
+            so = sorted(f for f in os.listdir(lib) if f.startswith("libcurand.so")) if os.path.isdir(lib) else []
+            if os.path.exists(os.path.join(inc, "curand.h")) and so:
+                os.symlink(os.path.join(lib, so[0]), tmp_path / "libcurand.so")
+                return [inc], [str(tmp_path), lib]
+    return None
+
+
+needs_brian2cuda = pytest.mark.skipif(not HAS_BRIAN2CUDA, reason="brian2cuda not installed (pip install -e '.[gpu]')")
+
+
+@pytest.mark.skipif(HAS_BRIAN2CUDA, reason="brian2cuda is installed")
+def test_without_brian2cuda_the_error_says_how_to_install_it():
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[gpu\]'"):
+        LayeredNetwork(4, [3], device="cuda_standalone")
+
+
+@needs_brian2cuda
+def test_openmp_threads_are_refused_for_the_gpu(tmp_path):
+    net = LayeredNetwork(4, [3], device="cuda_standalone", threads=2, standalone_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="threads .OpenMP. applies to device='cpp_standalone'"):
+        net.build()
+
+
+@needs_brian2cuda
+@pytest.mark.skipif(not HAS_NVCC, reason="nvcc not found")
+def test_network_generates_and_compiles_for_the_gpu_without_one(tmp_path):
+    """Code generation and nvcc compilation of a 4-30-3 network with synaptic delays (brian2cuda's
+    GPU detection off, compute capability 9.0): the binary exists and the per-trial arguments name
+    the variables the generated main reads."""
+    from brian2 import prefs
+
+    dirs = curand_dirs(tmp_path)
+    if dirs is None:
+        pytest.skip("no cuRAND headers (CUDA toolkit without curand; pip install nvidia-curand)")
+    backend, cpp = prefs.devices.cuda_standalone.cuda_backend, prefs.codegen.cpp
+    saved = (backend.detect_gpus, backend.compute_capability, backend.gpu_id, list(backend.extra_compile_args_nvcc),
+             list(cpp.library_dirs), list(cpp.runtime_library_dirs))
+    backend.detect_gpus, backend.compute_capability, backend.gpu_id = False, 9.0, 0
+    backend.extra_compile_args_nvcc = saved[3] + [f"-I{d}" for d in dirs[0]]
+    cpp.library_dirs, cpp.runtime_library_dirs = saved[4] + dirs[1], saved[5] + dirs[1]
+    try:
+        net = LayeredNetwork(4, [30, 3], delays="synaptic", batch_size=8, device="cuda_standalone",
+                             standalone_dir=str(tmp_path / "cuda"), seed=1)
+        br = net.build()
+    finally:
+        (backend.detect_gpus, backend.compute_capability, backend.gpu_id, backend.extra_compile_args_nvcc,
+         cpp.library_dirs, cpp.runtime_library_dirs) = saved
+    assert br["project"].built and os.path.exists(tmp_path / "cuda" / "main")
+    args = net._standalone_args(np.random.default_rng(0).uniform(0.15, 2.0, (8, 4)))
+    names = {a.split("=")[0] for a in args}
+    assert {"syn_src.w", "syn_src.delay_exact", "syn_lif.w", "syn_lif.delay_exact", "sources.t_in"} <= names
+    main = open(tmp_path / "cuda" / "main.cu").read()
+    assert "set_from_command_line" in main
+
+
+@needs_brian2cuda
+@pytest.mark.skipif(not has_gpu(), reason="no GPU (nvidia-smi lists none)")
+def test_cuda_training_equals_runtime(tmp_path, monkeypatch):
+    """Two epochs of Yin-Yang W+synaptic training on 200 samples: the GPU program, re-run per minibatch
+    with the changed weights and delays, ends with the runtime device's parameters and accuracy
+    (to the rounding of a different summation order in the GPU's atomic adds)."""
+    from brian2learn.experiments.yinyang import build
+
+    monkeypatch.setenv("BRIAN2LEARN_STANDALONE_DIR", str(tmp_path))
+
+    def trained(device):
+        trainer, _ = build("4-30-3 W+synaptic", seed=5, n_train=200, n_test=100, batch_size=50,
+                           progress=False, device=device)
+        initial = [{k: v.copy() for k, v in p.items()} for p in trainer.net.params]
+        trainer.fit(2, log=None)
+        return trainer, initial
+
+    rt, initial = trained("runtime")
+    gpu, _ = trained("cuda_standalone")
+    for p0, p_rt, p_gpu in zip(initial, rt.net.params, gpu.net.params):
+        for k in p_rt:
+            assert not np.allclose(p_rt[k], p0[k])          # weights and delays were trained
+            np.testing.assert_allclose(p_gpu[k], p_rt[k], rtol=1e-6, atol=1e-8)
+    assert gpu.history[-1]["test_acc"] == rt.history[-1]["test_acc"]
