@@ -4,13 +4,15 @@
     python benchmarks/src.py --cells mnist/1 --seeds 1 2 --epochs 12 --full-epochs 12 --steps 100 --schedule 3 0.5 \
         --add-seeds --update                            # more seeds for an entry run earlier (same settings)
     python benchmarks/src.py --timing --update          # Brian2 vs numpy forward, one batch
+    python benchmarks/src.py --summarise                # only recompute "best_by_cell"
     python benchmarks/src.py --cells mnist/4 --seeds 2 --epochs 12 ... --checkpoint-dir ~/src-ckpt
                                                         # run again after a stop: resumes each seed
 
 Cells are "<dataset>/<depth>" with dataset in {mnist, fashion, nmnist-emulated, nmnist} and depth
 the number of hidden layers of --hidden SRC cells. Writes benchmarks/results/src.json =
 {"<cell>": {"test_acc_mean", "test_acc_std", "seeds", "epochs", "steps", "hidden", "n_train",
-"n_test", "gradient", "per_seed", "partial", "command", "machine"}, "epoch_seconds": {"<cell>":
+"n_test", "gradient", "per_seed", "partial", "command", "machine"}, "best_by_cell": {"<dataset>/<depth>":
+{"key", "test_acc_mean", "test_acc_std", "seeds", "epochs", "steps", "partial"}}, "epoch_seconds": {"<cell>":
 median seconds of one training epoch (numpy forward + BPTT + Adam)}, "forward_seconds_per_sample"
 (--timing only), "machine"}. 'nmnist-emulated' is the event-camera emulation of MNIST
 (datasets.nmnist), not the real N-MNIST recordings. A cell with less than the full training set,
@@ -140,6 +142,29 @@ def merged_results(cell, runs, stored, args, argv, started):
     return new
 
 
+def best_by_cell(stored):
+    """Per "<dataset>/<depth>", the stored entry with the highest mean test accuracy among the complete
+    ones (among the partial ones where none is complete). Chosen on the test set, so optimistic: a
+    pointer into the entries, which all stay in the file."""
+    best = {}
+    for key, entry in stored.items():
+        if not (isinstance(entry, dict) and "test_acc_mean" in entry):
+            continue
+        cell = key.split(" ")[0]
+        rank = (not entry["partial"], entry["test_acc_mean"])
+        if cell not in best or rank > best[cell][0]:
+            best[cell] = (rank, {"key": key, **{k: entry.get(k) for k in ("test_acc_mean", "test_acc_std", "seeds",
+                                                                           "epochs", "steps", "partial")}})
+    return {cell: best[cell][1] for cell in sorted(best)}
+
+
+def with_best(new, stored):
+    """`new` entries plus "best_by_cell" over the stored entries updated by them."""
+    return {**new, "best_by_cell": best_by_cell({**stored, **new}),
+            "best_by_cell_note": "per cell the complete entry with the highest mean test accuracy (selected on "
+                                 "the test set, so optimistic); every entry is kept in this file"}
+
+
 def timing(args):
     """Seconds per sample of one forward pass: Brian2 (Cython) vs the numpy forward, same batch."""
     from brian2learn.models.src import simulate_brian2
@@ -194,6 +219,7 @@ def parse_args(argv=None):
     p.add_argument("--checkpoint-dir", default=None,
                    help="save each seed's trainer after every epoch there, and resume a stopped seed from it")
     p.add_argument("--timing", action="store_true", help="only time the Brian2 and numpy forward passes")
+    p.add_argument("--summarise", action="store_true", help="only recompute best_by_cell from the stored entries")
     p.add_argument("--timing-note", default="measured under load from parallel jobs (2 shared cores)")
     args = p.parse_args(argv)
     args.argv = argv
@@ -209,14 +235,18 @@ def main(argv=None):
     if args.timing:
         write_results(args.out, {**timing(args), "machine": machine()}, update=True)
         return
+    if args.summarise:
+        results = write_results(args.out, lambda stored: with_best({}, stored), update=True)
+        print(json.dumps(results["best_by_cell"], indent=1))
+        return
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     results = {}
     for cell in args.cells:
         check_add_seeds(cell, args)
 
         def write(runs, cell=cell):   # merged under the file lock with what other processes stored
-            return write_results(args.out, lambda stored: merged_results(cell, runs, stored, args, argv, started),
-                                 update=True)
+            return write_results(args.out, lambda stored: with_best(
+                merged_results(cell, runs, stored, args, argv, started), stored), update=True)
 
         runs = run_seeds(cell, args.seeds, run_cell, args, on_progress=write)
         results = write(runs)

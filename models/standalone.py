@@ -33,7 +33,9 @@ compiles), set `prefs.devices.cuda_standalone.cuda_backend.detect_gpus = False`,
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
+import shutil
 
 import numpy as np
 from brian2 import get_device, prefs, set_device
@@ -56,22 +58,63 @@ def load_brian2cuda():
     return brian2cuda
 
 
-def set_cuda_prefs():
+def find_curand(directory):
+    """(include dirs, library dirs) to add so that nvcc finds cuRAND, which brian2cuda's generated code
+    includes and links (-lcurand): none when the CUDA toolkit has it; else those of the `nvidia-curand`
+    pip wheel (whose library has only its versioned name, so a `libcurand.so` link to it is made in
+    `directory`); None when neither is there. Without nvcc: none (brian2cuda reports that)."""
+    candidates = [shutil.which("nvcc"), os.path.join(os.environ.get("CUDA_PATH", "/usr/local/cuda"), "bin", "nvcc"),
+                  "/usr/local/cuda/bin/nvcc"]
+    nvcc = next((c for c in candidates if c and os.path.exists(c)), None)
+    if nvcc is None:
+        return [], []
+    toolkit = os.path.dirname(os.path.dirname(os.path.realpath(nvcc)))
+    if any(os.path.exists(os.path.join(root, "include", "curand.h")) for root in (toolkit, "/usr/local/cuda")):
+        return [], []
+    spec = importlib.util.find_spec("nvidia")
+    for root in (spec.submodule_search_locations if spec else []):
+        for sub in ("cu13", "cu12", "curand"):
+            inc, lib = os.path.join(root, sub, "include"), os.path.join(root, sub, "lib")
+            versioned = sorted(f for f in os.listdir(lib) if f.startswith("libcurand.so.")) if os.path.isdir(lib) else []
+            if os.path.exists(os.path.join(inc, "curand.h")) and versioned:
+                links = os.path.join(directory, "curand_lib")
+                os.makedirs(links, exist_ok=True)
+                link = os.path.join(links, "libcurand.so")
+                if os.path.lexists(link):
+                    os.remove(link)
+                os.symlink(os.path.join(lib, versioned[0]), link)
+                return [inc], [links, lib]
+    return None
+
+
+def set_cuda_prefs(directory):
     """Preferences the generated CUDA code needs with brian2cuda 1.0a7 (returns the previous values):
 
     - C++17 for nvcc and its host compiler (brian2cuda's makefile passes -std=c++11, which the
       Thrust/CUB of CUDA 13 refuse; nvcc keeps the last -std it is given);
     - no loop-invariant optimisation: with it, a reset whose lifted constants read `dt` (the exact
       spike time t + dt - u) and whose per-neuron code reads it too declares `dt` twice in one
-      kernel, which nvcc rejects ("dt has already been declared"; checked with CUDA 13.0).
+      kernel, which nvcc rejects ("dt has already been declared"; checked with CUDA 13.0);
+    - cuRAND from the `nvidia-curand` wheel where the CUDA toolkit has none (`find_curand`).
     """
     cpp, nvcc = prefs.codegen.cpp, prefs.devices.cuda_standalone.cuda_backend
     saved = {"codegen.loop_invariant_optimisations": prefs.codegen.loop_invariant_optimisations,
              "codegen.cpp.extra_compile_args_gcc": list(cpp.extra_compile_args_gcc),
+             "codegen.cpp.library_dirs": list(cpp.library_dirs),
+             "codegen.cpp.runtime_library_dirs": list(cpp.runtime_library_dirs),
              "devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc": list(nvcc.extra_compile_args_nvcc)}
     prefs.codegen.loop_invariant_optimisations = False
     cpp.extra_compile_args_gcc = [a for a in cpp.extra_compile_args_gcc if not a.startswith("-std=")] + ["-std=c++17"]
     nvcc.extra_compile_args_nvcc = [a for a in nvcc.extra_compile_args_nvcc if not a.startswith("-std=")] + ["-std=c++17"]
+    curand = find_curand(directory)
+    if curand is None:
+        restore_prefs(saved)
+        raise RuntimeError("device='cuda_standalone': cuRAND not found (no curand.h in the CUDA toolkit); "
+                           "install the toolkit's cuRAND or `pip install nvidia-curand` (CUDA 13) / "
+                           "`nvidia-curand-cu12` (CUDA 12)")
+    nvcc.extra_compile_args_nvcc = list(nvcc.extra_compile_args_nvcc) + [f"-I{d}" for d in curand[0]]
+    cpp.library_dirs = list(cpp.library_dirs) + curand[1]
+    cpp.runtime_library_dirs = list(cpp.runtime_library_dirs) + curand[1]
     return saved
 
 
@@ -128,7 +171,7 @@ class StandaloneProject:
         if self.device_name == "cpp_standalone":
             prefs.devices.cpp_standalone.openmp_threads = self.threads
         else:
-            self._saved_prefs = set_cuda_prefs()
+            self._saved_prefs = set_cuda_prefs(self.directory)
         _ACTIVE["project"] = self
 
     def apply_run_args(self):

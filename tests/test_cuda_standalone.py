@@ -26,24 +26,6 @@ def has_gpu():
     return out.returncode == 0 and "GPU" in out.stdout
 
 
-def curand_dirs(tmp_path):
-    """Extra (include, library) folders for cuRAND, which brian2cuda's generated code needs: none when
-    the CUDA toolkit has it, else those of the nvidia-curand wheel (pip; its library has only the
-    versioned name, so a libcurand.so link is made in tmp_path); None when there is no cuRAND."""
-    cuda = os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc")))
-    if os.path.exists(os.path.join(cuda, "include", "curand.h")) or os.path.exists("/usr/local/cuda/include/curand.h"):
-        return [], []
-    spec = importlib.util.find_spec("nvidia")
-    for root in (spec.submodule_search_locations if spec else []):
-        for sub in ("cu13", "cu12", "curand"):
-            inc, lib = os.path.join(root, sub, "include"), os.path.join(root, sub, "lib")
-            so = sorted(f for f in os.listdir(lib) if f.startswith("libcurand.so")) if os.path.isdir(lib) else []
-            if os.path.exists(os.path.join(inc, "curand.h")) and so:
-                os.symlink(os.path.join(lib, so[0]), tmp_path / "libcurand.so")
-                return [inc], [str(tmp_path), lib]
-    return None
-
-
 needs_brian2cuda = pytest.mark.skipif(not HAS_BRIAN2CUDA, reason="brian2cuda not installed (pip install -e '.[gpu]')")
 
 
@@ -68,22 +50,22 @@ def test_network_generates_and_compiles_for_the_gpu_without_one(tmp_path):
     the variables the generated main reads."""
     from brian2 import prefs
 
-    dirs = curand_dirs(tmp_path)
-    if dirs is None:
-        pytest.skip("no cuRAND headers (CUDA toolkit without curand; pip install nvidia-curand)")
-    backend, cpp = prefs.devices.cuda_standalone.cuda_backend, prefs.codegen.cpp
-    saved = (backend.detect_gpus, backend.compute_capability, backend.gpu_id, list(backend.extra_compile_args_nvcc),
-             list(cpp.library_dirs), list(cpp.runtime_library_dirs))
+    from brian2learn.models.standalone import find_curand
+
+    if find_curand(str(tmp_path)) is None:
+        pytest.skip("no cuRAND (CUDA toolkit without curand; pip install nvidia-curand)")
+    backend = prefs.devices.cuda_standalone.cuda_backend
+    saved = (backend.detect_gpus, backend.compute_capability, backend.gpu_id,
+             list(prefs.codegen.cpp.library_dirs), list(backend.extra_compile_args_nvcc))
     backend.detect_gpus, backend.compute_capability, backend.gpu_id = False, 9.0, 0
-    backend.extra_compile_args_nvcc = saved[3] + [f"-I{d}" for d in dirs[0]]
-    cpp.library_dirs, cpp.runtime_library_dirs = saved[4] + dirs[1], saved[5] + dirs[1]
     try:
         net = LayeredNetwork(4, [30, 3], delays="synaptic", batch_size=8, device="cuda_standalone",
                              standalone_dir=str(tmp_path / "cuda"), seed=1)
         br = net.build()
     finally:
-        (backend.detect_gpus, backend.compute_capability, backend.gpu_id, backend.extra_compile_args_nvcc,
-         cpp.library_dirs, cpp.runtime_library_dirs) = saved
+        backend.detect_gpus, backend.compute_capability, backend.gpu_id = saved[:3]
+    # the build-only preferences (C++17, cuRAND folders) are put back after the build
+    assert list(prefs.codegen.cpp.library_dirs) == saved[3] and list(backend.extra_compile_args_nvcc) == saved[4]
     assert br["project"].built and os.path.exists(tmp_path / "cuda" / "main")
     args = net._standalone_args(np.random.default_rng(0).uniform(0.15, 2.0, (8, 4)))
     names = {a.split("=")[0] for a in args}
@@ -116,3 +98,31 @@ def test_cuda_training_equals_runtime(tmp_path, monkeypatch):
             assert not np.allclose(p_rt[k], p0[k])          # weights and delays were trained
             np.testing.assert_allclose(p_gpu[k], p_rt[k], rtol=1e-6, atol=1e-8)
     assert gpu.history[-1]["test_acc"] == rt.history[-1]["test_acc"]
+
+
+@pytest.mark.skipif(os.path.exists("/usr/local/cuda/include/curand.h"), reason="this machine's CUDA has cuRAND")
+def test_curand_is_found_in_the_toolkit_or_the_pip_wheel(tmp_path, monkeypatch):
+    """find_curand: nothing to add when the toolkit has curand.h; the nvidia-curand wheel's folders,
+    with a libcurand.so link to its versioned library, when only the wheel has it; None for neither."""
+    from brian2learn.models import standalone
+
+    toolkit = tmp_path / "cuda"
+    (toolkit / "bin").mkdir(parents=True)
+    (toolkit / "bin" / "nvcc").write_text("")
+    monkeypatch.setattr(standalone.shutil, "which", lambda name: str(toolkit / "bin" / "nvcc"))
+    wheel = tmp_path / "site" / "nvidia" / "cu13"
+    spec = type("Spec", (), {"submodule_search_locations": [str(wheel.parent)]})
+    monkeypatch.setattr(standalone.importlib.util, "find_spec", lambda name: spec if name == "nvidia" else None)
+    assert standalone.find_curand(str(tmp_path / "p0")) is None
+
+    (wheel / "include").mkdir(parents=True)
+    (wheel / "lib").mkdir()
+    (wheel / "include" / "curand.h").write_text("")
+    (wheel / "lib" / "libcurand.so.10").write_text("")
+    inc, libs = standalone.find_curand(str(tmp_path / "p1"))
+    assert inc == [str(wheel / "include")] and libs[1] == str(wheel / "lib")
+    assert os.path.realpath(os.path.join(libs[0], "libcurand.so")) == str(wheel / "lib" / "libcurand.so.10")
+
+    (toolkit / "include").mkdir()
+    (toolkit / "include" / "curand.h").write_text("")
+    assert standalone.find_curand(str(tmp_path / "p2")) == ([], [])

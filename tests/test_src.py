@@ -264,6 +264,20 @@ def test_benchmark_readout_is_a_named_setting(tmp_path, shared_data, load_benchm
     bench.check_add_seeds("mnist/1", bench.parse_args(common + ["--readout", "membrane", "--add-seeds"]))
     with pytest.raises(SystemExit, match="epochs"):
         bench.check_add_seeds("mnist/1", bench.parse_args(common[:5] + ["2"] + common[6:] + ["--add-seeds"]))
+    best = json.load(open(out))["best_by_cell"]["mnist/1"]          # written with every result
+    assert best["key"] == "mnist/1 steps=10 hidden=8 readout=membrane" and best["partial"]
+
+
+def test_best_by_cell_prefers_complete_entries(load_benchmark):
+    """best_by_cell: per dataset/depth, the complete entry with the highest mean, a partial one only
+    where none is complete; other keys (timings, notes) are ignored."""
+    best = load_benchmark("src").best_by_cell({
+        "mnist/1": {"test_acc_mean": 0.99, "partial": "1 seed(s) of 3"},
+        "mnist/1 schedule=4x0.5": {"test_acc_mean": 0.97, "partial": False},
+        "mnist/1 readout=membrane": {"test_acc_mean": 0.975, "partial": False},
+        "mnist/4": {"test_acc_mean": 0.9, "partial": "2 of 10 epochs"},
+        "epoch_seconds": {"mnist/1": 3.0}, "machine": "m"})
+    assert {c: b["key"] for c, b in best.items()} == {"mnist/1": "mnist/1 readout=membrane", "mnist/4": "mnist/4"}
 
 
 def test_hidden_gain_scales_the_later_spiking_layers_only(tmp_path, shared_data, load_benchmark):
