@@ -58,14 +58,18 @@ def load_brian2cuda():
     return brian2cuda
 
 
+def find_nvcc():
+    """Path of nvcc: on the PATH, else under $CUDA_PATH (default /usr/local/cuda); None if neither."""
+    default = os.path.join(os.environ.get("CUDA_PATH", "/usr/local/cuda"), "bin", "nvcc")
+    return shutil.which("nvcc") or (default if os.path.exists(default) else None)
+
+
 def find_curand(directory):
     """(include dirs, library dirs) to add so that nvcc finds cuRAND, which brian2cuda's generated code
     includes and links (-lcurand): none when the CUDA toolkit has it; else those of the `nvidia-curand`
     pip wheel (whose library has only its versioned name, so a `libcurand.so` link to it is made in
     `directory`); None when neither is there. Without nvcc: none (brian2cuda reports that)."""
-    candidates = [shutil.which("nvcc"), os.path.join(os.environ.get("CUDA_PATH", "/usr/local/cuda"), "bin", "nvcc"),
-                  "/usr/local/cuda/bin/nvcc"]
-    nvcc = next((c for c in candidates if c and os.path.exists(c)), None)
+    nvcc = find_nvcc()
     if nvcc is None:
         return [], []
     toolkit = os.path.dirname(os.path.dirname(os.path.realpath(nvcc)))
@@ -97,6 +101,11 @@ def set_cuda_prefs(directory):
       kernel, which nvcc rejects ("dt has already been declared"; checked with CUDA 13.0);
     - cuRAND from the `nvidia-curand` wheel where the CUDA toolkit has none (`find_curand`).
     """
+    curand = find_curand(directory)
+    if curand is None:
+        raise RuntimeError("device='cuda_standalone': cuRAND not found (no curand.h in the CUDA toolkit); "
+                           "install the toolkit's cuRAND or `pip install nvidia-curand` (CUDA 13) / "
+                           "`nvidia-curand-cu12` (CUDA 12)")
     cpp, nvcc = prefs.codegen.cpp, prefs.devices.cuda_standalone.cuda_backend
     saved = {"codegen.loop_invariant_optimisations": prefs.codegen.loop_invariant_optimisations,
              "codegen.cpp.extra_compile_args_gcc": list(cpp.extra_compile_args_gcc),
@@ -105,14 +114,8 @@ def set_cuda_prefs(directory):
              "devices.cuda_standalone.cuda_backend.extra_compile_args_nvcc": list(nvcc.extra_compile_args_nvcc)}
     prefs.codegen.loop_invariant_optimisations = False
     cpp.extra_compile_args_gcc = [a for a in cpp.extra_compile_args_gcc if not a.startswith("-std=")] + ["-std=c++17"]
-    nvcc.extra_compile_args_nvcc = [a for a in nvcc.extra_compile_args_nvcc if not a.startswith("-std=")] + ["-std=c++17"]
-    curand = find_curand(directory)
-    if curand is None:
-        restore_prefs(saved)
-        raise RuntimeError("device='cuda_standalone': cuRAND not found (no curand.h in the CUDA toolkit); "
-                           "install the toolkit's cuRAND or `pip install nvidia-curand` (CUDA 13) / "
-                           "`nvidia-curand-cu12` (CUDA 12)")
-    nvcc.extra_compile_args_nvcc = list(nvcc.extra_compile_args_nvcc) + [f"-I{d}" for d in curand[0]]
+    nvcc.extra_compile_args_nvcc = ([a for a in nvcc.extra_compile_args_nvcc if not a.startswith("-std=")]
+                                    + ["-std=c++17"] + [f"-I{d}" for d in curand[0]])
     cpp.library_dirs = list(cpp.library_dirs) + curand[1]
     cpp.runtime_library_dirs = list(cpp.runtime_library_dirs) + curand[1]
     return saved

@@ -6,16 +6,16 @@ generated and compiled for an H100 (compute capability 9.0) without a GPU; on a 
 trained result is compared with the runtime device's (not only that it runs)."""
 import importlib.util
 import os
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
 from brian2learn.models import LayeredNetwork
+from brian2learn.models.standalone import find_nvcc
 
 HAS_BRIAN2CUDA = importlib.util.find_spec("brian2cuda") is not None
-HAS_NVCC = shutil.which("nvcc") is not None or os.path.exists("/usr/local/cuda/bin/nvcc")
+HAS_NVCC = find_nvcc() is not None
 
 
 def has_gpu():
