@@ -25,6 +25,13 @@ runtime code object.
 Backend: `set_backend("auto" | "cython" | "numpy")` or the environment variable
 BRIAN2LEARN_EVENTS_BACKEND. "auto" (default) compiles on first use and falls back to numpy, with
 one warning, where no compiler is found; "cython" raises instead.
+
+Threads: `set_threads(n)` or $OMP_NUM_THREADS give every call n OpenMP threads. Unset, a call uses
+every core only when it has at least PARALLEL_MIN_WORK (batch x postsynaptic neurons x active
+inputs) and one thread below that (`threads_for`): a parallel region waits for its slowest thread,
+and on a busy machine that is a descheduled one. Measured on the 2-core machine with two other
+processes running: a Yin-Yang epoch (calls of 14,000-22,500) took 1.4-1.6 s with 2 threads against
+0.05 s with one; idle, 2 threads gave 0.032 s against 0.042 s (benchmarks/README.md, "Threads").
 """
 from __future__ import annotations
 
@@ -33,8 +40,8 @@ import warnings
 
 import numpy as np
 
-__all__ = ["set_backend", "set_threads", "threads", "native", "supports", "active_inputs", "first_spikes",
-           "projection"]
+__all__ = ["set_backend", "set_threads", "threads", "threads_for", "PARALLEL_MIN_WORK", "native", "supports",
+           "active_inputs", "first_spikes", "projection"]
 
 CODE = r"""
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
@@ -272,12 +279,30 @@ def set_threads(n):
     _state["threads"] = None if n is None else int(n)
 
 
-def threads():
-    """The number of threads the compiled loops use now (see set_threads)."""
+def _chosen_threads():
+    """set_threads's number, else $OMP_NUM_THREADS, else None (nobody chose)."""
     if _state["threads"] is not None:
         return _state["threads"]
     env = os.environ.get("OMP_NUM_THREADS", "")
-    return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
+    return int(env) if env.isdigit() and int(env) > 0 else None
+
+
+def threads():
+    """The most threads a call of the compiled loops uses (see set_threads and threads_for)."""
+    return _chosen_threads() or os.cpu_count() or 1
+
+
+PARALLEL_MIN_WORK = 250_000   # ~8 ms of one thread's work here (~33 ns per (sample, neuron, input))
+
+
+def threads_for(work):
+    """Threads for one call with `work` = batch x postsynaptic neurons x active inputs: the chosen
+    number where one was chosen (set_threads, $OMP_NUM_THREADS), else every core from
+    PARALLEL_MIN_WORK on and one below it."""
+    chosen = _chosen_threads()
+    if chosen is not None:
+        return chosen
+    return (os.cpu_count() or 1) if work >= PARALLEL_MIN_WORK else 1
 
 
 def _compile():
@@ -339,7 +364,8 @@ def first_spikes(model, t_pre, W, D, t_max):
     t, idx, counts = active_inputs(t_pre)
     out = np.empty((t.shape[0], W.shape[1]))
     mod.first_spikes(t, idx, counts, np.ascontiguousarray(D.T, dtype=float), np.ascontiguousarray(W.T, dtype=float),
-                     float(model.rheobase), float(t_max), int(model.equal_time_constants), out, threads())
+                     float(model.rheobase), float(t_max), int(model.equal_time_constants), out,
+                     threads_for(out.size * t.shape[1]))
     return out
 
 
@@ -353,7 +379,7 @@ def projection(model, t_pre, T_post, W, D, delta, min_slope):
     n_post = W.shape[1]
     t, idx, counts = active_inputs(t_pre)
     gWt, gDt = np.zeros((n_post, n_pre)), np.zeros((n_post, n_pre))
-    n_threads = threads()
+    n_threads = threads_for(B * n_post * t.shape[1])
     dta = np.zeros((n_threads,) + t.shape)
     equal = bool(model.equal_time_constants)
     mod.projection(t, idx, counts, np.ascontiguousarray(T_post, dtype=float), np.ascontiguousarray(delta, dtype=float),

@@ -103,6 +103,20 @@ def test_backend_and_threads_are_checked(backend):
     assert backend.threads() == 3
 
 
+def test_small_calls_run_on_one_thread_unless_threads_were_chosen(backend, monkeypatch):
+    """Unset, a call below PARALLEL_MIN_WORK runs serially (a parallel region waits for a descheduled
+    thread on a busy machine) and a larger one on every core; a chosen number holds for every call."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(nat.os, "cpu_count", lambda: 4)
+    backend.set_threads(None)
+    assert backend.threads_for(nat.PARALLEL_MIN_WORK - 1) == 1
+    assert backend.threads_for(nat.PARALLEL_MIN_WORK) == 4 == backend.threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert backend.threads_for(10) == 2 == backend.threads()
+    backend.set_threads(3)
+    assert backend.threads_for(10) == 3 == backend.threads_for(10 ** 9)
+
+
 def test_a_model_with_its_own_kernel_keeps_the_numpy_code():
     class Alpha(LIF):
         def kernel_pair(self, x):
