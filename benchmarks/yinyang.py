@@ -93,10 +93,24 @@ def run_one(config, seed, epochs, simulator="brian2", **changes):
                 acc10 = acc
     best = max(val_curve, key=lambda k: (val_curve[k], k))  # latest epoch among equal validation scores
     return dict(seed=seed, test_acc=acc, acc_after_10_epochs=acc10, epoch_seconds=secs, curve=curve,
-                val_curve=val_curve, val_selected=dict(epoch=best, val_acc=val_curve[best], test_acc=curve[best]),
+                test_acc_other_simulator=other_simulator_test_acc(trainer), val_curve=val_curve,
+                val_selected=dict(epoch=best, val_acc=val_curve[best], test_acc=curve[best]),
                 n_weights=trainer.net.n_weights, n_delays=trainer.net.n_delays,
                 settings=dict({k: cfg[k] for k in ("hidden", "delays", "lr", "loss", "dt", "duration", "batch_size",
                                                      "max_grad_norm", "schedule", "final_decay", "bump_dead")}, simulator=simulator))
+
+
+def other_simulator_test_acc(trainer):
+    """{simulator: test accuracy} of the trained network's final parameters on the other simulator
+    (Brian2 run <-> closed-form replay): tells whether a difference between simulators comes from
+    training or from evaluating."""
+    net = trainer.net
+    trained_on = net.simulator
+    net.simulator = "replay" if trained_on == "brian2" else "brian2"
+    try:
+        return {net.simulator: trainer.evaluate()[0]}
+    finally:
+        net.simulator = trained_on
 
 
 def stored_runs(entry, epochs):
@@ -108,6 +122,7 @@ def stored_runs(entry, epochs):
     return [dict(seed=int(seed), test_acc=r["test_acc"], acc_after_10_epochs=r["acc_after_10_epochs"],
                  epoch_seconds=[r["median_epoch_seconds"]], curve=r["test_acc_every_10_epochs"],
                  val_curve=r["val_acc_every_10_epochs"], val_selected=r["val_selected"],
+                 test_acc_other_simulator=r.get("test_acc_other_simulator"),
                  n_weights=entry["n_weights"], n_delays=entry["n_delays"], settings=entry["settings"],
                  command=entry["command"])
             for seed, r in entry["per_seed"].items()]
@@ -121,6 +136,20 @@ def merged_runs(stored_entry, runs, args):
     mine = [r for r in runs if r["seed"] in args.seeds]
     others = [r for r in stored_runs(stored_entry, args.epochs) if r["seed"] not in args.seeds]
     return sorted(others + mine, key=lambda r: r["seed"])
+
+
+def cross_simulator_summary(runs):
+    """{"test_acc_other_simulator": {simulator: {"test_acc_mean", "trained_simulator_test_acc_mean",
+    "seeds"}}} over the runs that evaluated their final network on the other simulator (none: {})."""
+    by_sim = {}
+    for r in runs:
+        for sim, acc in (r.get("test_acc_other_simulator") or {}).items():
+            by_sim.setdefault(sim, []).append((r["seed"], acc, r["test_acc"]))
+    return {"test_acc_other_simulator": {
+        sim: {"test_acc_mean": float(np.mean([a for _, a, _ in rows])),
+              "trained_simulator_test_acc_mean": float(np.mean([own for _, _, own in rows])),
+              "seeds": [seed for seed, _, _ in rows]}
+        for sim, rows in by_sim.items()}} if by_sim else {}
 
 
 def summarise(runs, args, cmd):
@@ -143,12 +172,15 @@ def summarise(runs, args, cmd):
         "test_acc_val_selected_mean": float(sel.mean()), "test_acc_val_selected_std": float(sel.std()),
         "val_selection": "test accuracy at the evaluated epoch (every 10) with the best accuracy on the "
                          "published validation split (1000 samples, seed 41); test_acc_mean is the last epoch",
+        **cross_simulator_summary(runs),
         "settings": runs[0]["settings"],
         "per_seed": {str(r["seed"]): {"test_acc": r["test_acc"], "acc_after_10_epochs": r["acc_after_10_epochs"],
                                       "median_epoch_seconds": float(np.median(r["epoch_seconds"][1:] or r["epoch_seconds"])),
                                       "test_acc_every_10_epochs": r["curve"],
                                       "val_acc_every_10_epochs": r["val_curve"],
-                                      "val_selected": r["val_selected"]}
+                                      "val_selected": r["val_selected"],
+                                      **({"test_acc_other_simulator": r["test_acc_other_simulator"]}
+                                         if r.get("test_acc_other_simulator") else {})}
                      for r in runs},
         "command": commands + [cmd] if commands else cmd, "machine": machine(),
         "partial": "; ".join(partial) or False,

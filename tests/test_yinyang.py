@@ -91,6 +91,39 @@ def test_benchmark_add_seeds_joins_the_stored_entry(tmp_path, monkeypatch, load_
         bench.main(args + ["--seeds", "5", "--add-seeds"])
 
 
+def test_benchmark_evaluates_the_final_network_on_the_other_simulator(tmp_path, monkeypatch, load_benchmark):
+    """A replay-trained network evaluated by the Brian2 run (numpy target: no compile) gives the same test
+    accuracy, the simulator is put back, and the entry averages the cross evaluations of the seeds that
+    have one (seeds stored before the field existed have none)."""
+    import json
+    from brian2learn.experiments.yinyang import build
+    bench = load_benchmark("yinyang")
+    trainer, _ = build("4-30-3 W+synaptic", seed=2, n_train=300, n_test=200, progress=False,
+                       simulator="replay", target="numpy")
+    for _ in range(2):
+        trainer.train_epoch()
+    own = trainer.evaluate()[0]
+    cross = bench.other_simulator_test_acc(trainer)
+    assert set(cross) == {"brian2"} and abs(cross["brian2"] - own) <= 1 / 200
+    assert trainer.net.simulator == "replay"
+
+    def fake_run(config, seed, epochs, simulator="brian2", **changes):
+        acc = 0.9 + seed / 100
+        return dict(seed=seed, test_acc=acc, acc_after_10_epochs=None, epoch_seconds=[1.0], curve={2: acc},
+                    val_curve={2: acc}, val_selected=dict(epoch=2, val_acc=acc, test_acc=acc), n_weights=243,
+                    n_delays=243, settings={}, **({"test_acc_other_simulator": {"replay": acc + 0.01}} if seed else {}))
+
+    monkeypatch.setattr(bench, "run_one", fake_run)
+    out = str(tmp_path / "yy.json")
+    bench.main(["--configs", "4-30-3 W+synaptic", "--epochs", "2", "--out", out, "--seeds", "0", "1", "3"])
+    with open(out) as f:
+        entry = json.load(f)["4-30-3 W+synaptic"]
+    summary = entry["test_acc_other_simulator"]["replay"]
+    assert summary["seeds"] == [1, 3] and summary["test_acc_mean"] == pytest.approx(0.93)
+    assert summary["trained_simulator_test_acc_mean"] == pytest.approx(0.92)
+    assert "test_acc_other_simulator" not in entry["per_seed"]["0"]
+
+
 def test_benchmark_add_seeds_accepts_entries_from_before_a_setting_existed(tmp_path, monkeypatch, load_benchmark):
     """An entry stored before bump_dead existed ran without it: seeds with bump_dead=False join it."""
     import json
