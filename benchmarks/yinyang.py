@@ -104,13 +104,9 @@ def other_simulator_test_acc(trainer):
     """{simulator: test accuracy} of the trained network's final parameters on the other simulator
     (Brian2 run <-> closed-form replay): tells whether a difference between simulators comes from
     training or from evaluating."""
-    net = trainer.net
-    trained_on = net.simulator
-    net.simulator = "replay" if trained_on == "brian2" else "brian2"
-    try:
-        return {net.simulator: trainer.evaluate()[0]}
-    finally:
-        net.simulator = trained_on
+    other = "replay" if trainer.net.simulator == "brian2" else "brian2"
+    with trainer.net.use_simulator(other):
+        return {other: trainer.evaluate()[0]}
 
 
 def stored_runs(entry, epochs):

@@ -32,6 +32,7 @@ are trained and perturbed like every other weight; the bias sources still spike.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -211,16 +212,9 @@ class LayeredNetwork:
             raise ValueError("input_currents=True needs device='runtime' (the currents are set per trial "
                              "from Python); use device='runtime' or spike-time inputs")
         self.standalone_dir, self.threads = standalone_dir, threads
-        if simulator not in ("brian2", "replay"):
-            raise ValueError(f"simulator must be 'brian2' or 'replay', got {simulator!r}")
-        if simulator == "replay":
-            if device != "runtime" or input_currents or record_states:
-                raise ValueError("simulator='replay' computes spike times without Brian2: it takes no device, "
-                                 "no input_currents and no record_states (use simulator='brian2' for those)")
-            from .lif_replay import layer_first_spikes
-            layer_first_spikes(self.model, np.zeros((1, 1, 1)), np.ones((1, 1)), 1.0)  # refuses other ratios
-        self.simulator = simulator
         self.record_states = bool(record_states)
+        self._check_simulator(simulator)
+        self.simulator = simulator
         weight_init = list(weight_init)
         if len(weight_init) < L:
             weight_init += [weight_init[-1]] * (L - len(weight_init))
@@ -606,6 +600,27 @@ class LayeredNetwork:
         return grads
 
     # ---- running -------------------------------------------------------------------------
+    def _check_simulator(self, simulator):
+        if simulator not in ("brian2", "replay"):
+            raise ValueError(f"simulator must be 'brian2' or 'replay', got {simulator!r}")
+        if simulator == "replay":
+            if self.device != "runtime" or self.input_currents or self.record_states:
+                raise ValueError("simulator='replay' computes spike times without Brian2: it takes no device, "
+                                 "no input_currents and no record_states (use simulator='brian2' for those)")
+            from .lif_replay import layer_first_spikes
+            layer_first_spikes(self.model, np.zeros((1, 1, 1)), np.ones((1, 1)), 1.0)  # refuses other ratios
+
+    @contextlib.contextmanager
+    def use_simulator(self, simulator):
+        """Within the block, run trials on `simulator` ('brian2' or 'replay'), same parameters; e.g. test a
+        network trained on the replay with the Brian2 run: `with net.use_simulator("brian2"): ...`."""
+        self._check_simulator(simulator)
+        saved, self.simulator = self.simulator, simulator
+        try:
+            yield self
+        finally:
+            self.simulator = saved
+
     def check_inputs(self, input_times):
         """Validate input spike times (plain floats in tau_s units, inf = no spike), or with
         input_currents the input values (finite)."""

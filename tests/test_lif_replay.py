@@ -95,6 +95,11 @@ def test_replay_refuses_what_it_cannot_simulate():
         LayeredNetwork(2, [2], simulator="event")
     with pytest.raises(ValueError, match="no device"):
         LayeredNetwork(2, [2], simulator="replay", device="cpp_standalone")
+    recorded = LayeredNetwork(2, [2], record_states=True)
+    with pytest.raises(ValueError, match="no record_states"):   # use_simulator checks like the constructor
+        with recorded.use_simulator("replay"):
+            pass
+    assert recorded.simulator == "brian2"
     net = LayeredNetwork(2, [2], simulator="replay")
     net.params[0]["w"][0, 0] = np.nan
     with pytest.raises(FloatingPointError, match="weight became NaN"):

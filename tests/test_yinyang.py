@@ -106,6 +106,10 @@ def test_benchmark_evaluates_the_final_network_on_the_other_simulator(tmp_path, 
     cross = bench.other_simulator_test_acc(trainer)
     assert set(cross) == {"brian2"} and abs(cross["brian2"] - own) <= 1 / 200
     assert trainer.net.simulator == "replay"
+    with pytest.raises(ValueError, match="simulator must be 'brian2' or 'replay'"):
+        with trainer.net.use_simulator("nest"):
+            pass
+    assert trainer.net.simulator == "replay"
 
     def fake_run(config, seed, epochs, simulator="brian2", **changes):
         acc = 0.9 + seed / 100
