@@ -2,6 +2,7 @@
 
     python benchmarks/yinyang_grid_gradients.py                       # W+synaptic, seed 0
     python benchmarks/yinyang_grid_gradients.py --config "4-30-3 W+axonal" --checkpoints 1 10 50
+    python benchmarks/yinyang_grid_gradients.py --dt 0.005 --checkpoints 1 10 100   # a finer grid
 
 Trains the network on the Brian2 runtime (reference settings) and, at each checkpoint epoch, runs one
 epoch of the training set without learning: for every minibatch it takes the spike times of the
@@ -82,18 +83,19 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default="4-30-3 W+synaptic")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dt", type=float, default=None, help="time step in tau_s (default: the config's, 0.01)")
     p.add_argument("--checkpoints", nargs="*", type=int, default=[1, 10, 100, 200, 300])
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "yinyang_grid_gradients.json"))
     args = p.parse_args(argv)
-    trainer, _ = build(args.config, seed=args.seed, progress=False)
+    trainer, cfg = build(args.config, seed=args.seed, progress=False, **({"dt": args.dt} if args.dt else {}))
     rows = {}
     for epoch in sorted(args.checkpoints):
         while trainer.epoch < epoch:
             trainer.train_epoch()
         rows[str(epoch)] = {"test_acc": trainer.evaluate()[0], **compare_epoch(trainer)}
         print(epoch, rows[str(epoch)], flush=True)
-    key = f"{args.config} seed={args.seed}"
-    write_results(args.out, {key: {"by_epoch": rows, "command": command(__file__, argv), "machine": machine()}},
+    key = f"{args.config} seed={args.seed}" + (f" dt={args.dt}" if args.dt else "")
+    write_results(args.out, {key: {"by_epoch": rows, "dt": cfg["dt"], "command": command(__file__, argv), "machine": machine()}},
                   update=True)
 
 
