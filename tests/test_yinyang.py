@@ -128,6 +128,22 @@ def test_benchmark_evaluates_the_final_network_on_the_other_simulator(tmp_path, 
     assert "test_acc_other_simulator" not in entry["per_seed"]["0"]
 
 
+def test_grid_gradient_benchmark_compares_brian2_and_replay_gradients(load_benchmark):
+    """benchmarks/yinyang_grid_gradients.py: one pass without learning; on a fresh network the Brian2 run's
+    minibatch gradient points where the exact one does, every spike is counted, and nothing is trained."""
+    from brian2learn.experiments.yinyang import build
+    bench = load_benchmark("yinyang_grid_gradients")
+    trainer, _ = build("4-30-3 W+synaptic", seed=0, n_train=300, n_test=50, progress=False, target="numpy")
+    before = [{k: v.copy() for k, v in p.items()} for p in trainer.net.params]
+    row = bench.compare_epoch(trainer)
+    assert row["samples"] == 300 and row["minibatches"] == 2
+    assert row["cosine_min"] > 0.99 and row["epoch_gradient_relative_difference"] < 0.05
+    assert row["spikes_in_both"] > 300 * 30 and row["spikes_only_in_brian2"] == 0
+    for p, p0 in zip(trainer.net.params, before):
+        for k in p:
+            np.testing.assert_array_equal(p[k], p0[k])
+
+
 def test_benchmark_add_seeds_accepts_entries_from_before_a_setting_existed(tmp_path, monkeypatch, load_benchmark):
     """An entry stored before bump_dead existed ran without it: seeds with bump_dead=False join it."""
     import json
