@@ -16,7 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .checkpoints import load_checkpoint, save_checkpoint
-from .learning_rules.losses import LOSSES, predict
+from .learning_rules.losses import LOSSES, batch_mean_gradient, predict
 from .learning_rules.optimizers import StepLR, param_group
 from .learning_rules.spike_time_gradient import SpikeTimeGradient
 
@@ -100,14 +100,16 @@ class Trainer:
             stats["bumped"] += 1
             if self.bumping.skip_step:
                 return
-        dL_full = np.zeros_like(record.output)
-        dL_full[:n] = dL / n
-        grads = self.net.backward(self.rule, record, dL_full)
+        grads = self.gradients(record, dL)
         grads = [{k: g for k, g in gl.items() if param_group(k) in self.trainable} for gl in grads]
         self.optimizer.step(self.net.params, grads)
         for p in self.net.params:
             self.net.delay_config.clip(p)
         self.net.params_changed()
+
+    def gradients(self, record, dL):
+        """The rule's parameter gradients of the trial's mean loss, from its per-sample dL/dT (n_valid, n_out)."""
+        return self.net.backward(self.rule, record, batch_mean_gradient(dL, len(record.output)))
 
     # ---- epochs -------------------------------------------------------------------------
     def train_epoch(self):

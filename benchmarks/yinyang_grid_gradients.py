@@ -42,11 +42,8 @@ def compare_epoch(trainer):
                   spikes_off_by_more_than_1e_3=0, spikes_in_both=0)
 
     def gradient(record, labels):
-        k = record.n_valid
-        _, dL = trainer._loss(record.output[:k], labels)
-        dL_full = np.zeros_like(record.output)
-        dL_full[:k] = dL / k
-        return flat(net.backward(trainer.rule, record, dL_full))
+        _, dL = trainer._loss(record.output[:record.n_valid], labels)
+        return flat(trainer.gradients(record, dL))
 
     def on_trial(k, rec_b):
         nonlocal n

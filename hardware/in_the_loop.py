@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import ms
 
-from ..learning_rules.losses import LOSSES, predict
+from ..learning_rules.losses import LOSSES, batch_mean_gradient, predict
 from ..learning_rules.optimizers import Adam, StepLR
 from ..learning_rules.spike_time_gradient import SpikeTimeGradient
 from ..models.network import TrialRecord
@@ -245,9 +245,7 @@ def _backward(net, rec, y, loss, rule, scales):
     """Gradients for the master parameters from one trial's record (effective params in `net`)."""
     n = len(y)
     _, dL = LOSSES[loss](rec.output[:n], y, t_missing=net.duration)
-    dL_full = np.zeros_like(rec.output)
-    dL_full[:n] = dL / n
-    grads, _ = rule.backward(net, rec, dL_full)
+    grads, _ = rule.backward(net, rec, batch_mean_gradient(dL, len(rec.output)))
     for g, s in zip(grads, scales):
         g["w"] = g["w"] * s[None, :]   # threshold noise as weight scaling; straight-through for Q
     return grads

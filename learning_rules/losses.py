@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ttfs_cross_entropy", "shift_invariant_mse", "predict", "LOSSES"]
+__all__ = ["ttfs_cross_entropy", "shift_invariant_mse", "predict", "batch_mean_gradient", "LOSSES"]
 
 
 def _prepare(t, labels, t_missing):
@@ -62,6 +62,14 @@ def predict(t):
     t = np.asarray(t, dtype=float)
     pred = np.argmin(np.where(np.isfinite(t), t, np.inf), axis=1)
     return np.where(np.isfinite(t).any(axis=1), pred, -1)
+
+
+def batch_mean_gradient(dL, n_rows):
+    """dL/dT of the mean loss over a trial's samples, for its record of n_rows batch copies: the
+    per-sample gradients dL (n_valid, n_out) divided by n_valid, and 0 for the unused copies past them."""
+    full = np.zeros((n_rows,) + np.shape(dL)[1:])
+    full[:len(dL)] = np.asarray(dL) / len(dL)
+    return full
 
 
 LOSSES = {"ce": ttfs_cross_entropy, "mse": shift_invariant_mse}
