@@ -24,8 +24,13 @@ Exactness in Brian2. The simulation is exact at every time step, not only up to 
 - an input that arrives at t~ inside a step is delivered at the end of that step, before the
   threshold is checked (see `models.delays.delivery_steps`), and adds its exact contribution:
   I += w exp(-s / tau_s), V += (w / g_l) k(s / tau_s), with s = delivery time - t~;
-- the threshold crossing inside the step is found by three Newton steps on the exact backward
-  flow of the linear dynamics, so spike times are exact to floating point, not grid times.
+- the first threshold crossing inside the step is found exactly, with the step's inputs taken in
+  the order they arrived (`LIF.reset`): V at each input of the step comes from the exact backward
+  flow of the linear dynamics, which picks the segment between inputs where V first reaches
+  threshold, and a safeguarded Newton search on that flow finds the crossing in it to floating
+  point. A crossing that an inhibitory input of the same step pulls back under threshold by the
+  step's end is detected too (`LIF.threshold`).
+So spike times are exact, not grid times, up to N_KEPT_ARRIVALS (4) inputs in one step per neuron.
 This makes spike times smooth functions of weights, delays and input times, so central finite
 differences of the simulation check the event-based gradients.
 
@@ -40,22 +45,32 @@ from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail
 
 __all__ = ["LIF"]
 
-# Brian2 abstract code for the exact backward flow of (V, I) over a time u, then a Newton step
-# towards V = v_th.  `{k}` is the PSP kernel of the model, in terms of u.
-# With a constant current I_ext the flow relaxes to E_l + I_ext/g_l (zero I_ext: the plain LIF flow).
-_NEWTON_STEP = """
-I_back = I*exp(u/tau_s)
-v_back = E_l + I_ext/g_l + (v - E_l - I_ext/g_l - I_back/g_l*{k})*exp(u/tau_m)
-u = clip(u + (v_back - v_th)*C_m/(I_back + I_ext - g_l*(v_back - E_l)), 0*second, dt)
-"""
+#: how many of a neuron's latest arrivals it keeps, sorted (ta1 >= ta2 >= ...), for the exact crossing
+#: inside a step: up to this many inputs in the step of a crossing are taken in time order
+N_KEPT_ARRIVALS = 4
 
 
-def _keep_latest(flag, condition, t_new, w_new, t_var, w_var):
-    """Brian2 code: where `condition` (0/1) holds, the arrival (t_new, w_new) replaces the one kept
-    in (t_var, w_var)."""
-    return (f"{flag} = {condition}\n"
-            f"{w_var} = {flag}*{w_new} + (1 - {flag})*{w_var}\n"
-            f"{t_var} = {flag}*{t_new} + (1 - {flag})*{t_var}\n")
+def _flow_back(k, u):
+    """Brian2 code: the state (v_b, I_b) a time `u` before the end of the step, by the exact backward
+    flow of the linear dynamics from (v, I); `k` is the PSP kernel code of the model, in terms of `u`.
+    With a constant current I_ext the flow relaxes to E_l + I_ext/g_l (zero I_ext: the plain LIF flow)."""
+    return (f"u_b = {u}\n"
+            "I_b = I*exp(u_b/tau_s)\n"
+            f"v_b = E_l + I_ext/g_l + (v - E_l - I_ext/g_l - I_b/g_l*{k})*exp(u_b/tau_m)\n")
+
+
+def _insert_sorted(n, t_new, w_new, suffix=""):
+    """Brian2 code: insert the arrival (t_new, w_new) into the sorted list ta1 >= ta2 >= ... >= ta{n}
+    (weights wa1..), dropping the earliest; arithmetic only, so that it runs as generated code."""
+    ta = [f"ta{k}{suffix}" for k in range(1, n + 1)]
+    wa = [f"wa{k}{suffix}" for k in range(1, n + 1)]
+    lines = [f"later{k} = int({t_new} > {ta[k - 1]})" for k in range(1, n + 1)]
+    for var, new in ((ta, t_new), (wa, w_new)):
+        for k in range(n, 1, -1):   # slot k takes slot k-1, the new arrival, or keeps its own
+            lines.append(f"{var[k - 1]} = later{k - 1}*{var[k - 2]} + (later{k} - later{k - 1})*{new} "
+                         f"+ (1 - later{k})*{var[k - 1]}")
+        lines.append(f"{var[0]} = later1*{new} + (1 - later1)*{var[0]}")
+    return "\n".join(lines) + "\n"
 
 
 def _check_quantity(name, value, unit, positive=True):
@@ -144,40 +159,94 @@ class LIF:
         # With tau_m = tau_s the membrane equation is written with tau_s (C_m = g_l*tau_s), so that
         # Brian2's exact integrator sees the degenerate case instead of dividing by tau_m - tau_s.
         c_m = "(g_l*tau_s)" if self.equal_time_constants else "C_m"
+        kept = "\n        ".join(f"ta{k} : second  # the {k}. latest arrival delivered (for the exact crossing)\n"
+                                 f"        wa{k} : 1       # and its weight" for k in range(1, N_KEPT_ARRIVALS + 1))
         return Equations(f"""
         dv/dt = (-g_l*(v - E_l) + I + I_ext)/{c_m} : volt
         dI/dt = -I/tau_s : amp
         I_ext : amp            # constant input current (0 unless set, e.g. current-encoded inputs)
         t_spike : second       # exact time of the first spike of this trial (inf: silent)
         has_spiked : boolean   # TTFS: only the first spike of a trial counts
-        t_last_arrival : second  # latest arrival delivered so far (for the exact crossing)
-        w_last_arrival : 1       # and its weight
         I_next : amp             # inputs delivered now that arrive in the next step: their current
         v_next : volt            # and potential at the end of that step (added by flush_code)
-        t_next : second          # latest of them
-        w_next : 1               # and its weight
+        {kept}
         """)
 
-    threshold = "not has_spiked and v > v_th"
+    @property
+    def threshold(self) -> str:
+        """A crossing inside the step: V above threshold at its end, or at its latest arrival.
+
+        An inhibitory input that arrives after a crossing in the same step can pull V back under
+        threshold by the end of the step; V at the arrival time (the backward flow of the state,
+        which is continuous there) still shows the crossing. The latest arrival in the state is
+        ta1, or ta2 where ta1 waits for the next step (see `on_pre`). Written as one expression so
+        that the exponentials are evaluated only for neurons with an arrival in this step.
+        """
+        latest = "(ta1 + int(ta1 > t + dt)*(ta2 - ta1))"
+        u = f"clip(t + dt - {latest}, 0*second, dt)"
+        v_at = (f"E_l + I_ext/g_l + (v - E_l - I_ext/g_l - I*exp({u}/tau_s)/g_l*{self.kernel_code(u)})"
+                f"*exp({u}/tau_m)")
+        return (f"not has_spiked and (v > v_th or ({latest} > t and {latest} <= t + dt and {v_at} > v_th))")
+
+    #: iterations of the safeguarded Newton search for the crossing inside its segment of the step
+    N_NEWTON = 8
 
     @property
     def reset(self) -> str:
-        """Exact crossing time T = t + dt - u by Newton on the backward flow from the end of the step.
+        """Exact first crossing T = t + dt - u inside the step, with the step's inputs taken in order.
 
-        The state at the end of the step holds every input that arrived by then, also one that
-        arrived after the crossing inside the step. If the latest delivered arrival is later than
-        the crossing found, its exact contribution is taken out, the crossing is solved again, and
-        the contribution is put back (two such inputs in one step remain an O(dt) error).
-        The crossing lies inside the step (every arrival up to t + dt is in the state when the
-        threshold is checked), so each Newton iterate is kept in [0, dt].
+        The state (v, I) at the end of the step holds every input that arrived by then, also those
+        that arrived after the crossing. With the kept arrivals of the step a_1 > a_2 > ... (latest
+        first; `N_KEPT_ARRIVALS` of them):
+        1. from the latest to the earliest, V(a_k) is evaluated by the exact backward flow of the
+           state without the later arrivals (V is continuous at an arrival, so this is V(a_k)),
+           and a_k's contribution is taken out; the earliest a_k with V(a_k) >= v_th ends the
+           segment of the first crossing (else the step's end does);
+        2. the arrivals before that end are put back: the state is now exact on the segment from the
+           last of them (or the step start) to its end, where V goes from below to above threshold;
+        3. a Newton search on the backward flow, kept inside that bracket (bisection where a Newton
+           step would leave it), finds the crossing to floating point;
+        4. the other arrivals are put back, so the state stays the true one.
+        Between arrivals V is a sum of two exponentials (one extremum at most), so a segment whose
+        ends are below and above threshold holds exactly one crossing. More than N_KEPT_ARRIVALS
+        arrivals in one step keep the earliest ones in the state (an O(dt) error, only then).
         """
-        newton = _NEWTON_STEP.format(k=self.kernel_code("u")) * 3
-        late = ("late = int(t + dt - u < t_last_arrival)\n"
-                "s_late = t + dt - t_last_arrival\n")
-        remove = (f"v -= late*w_last_arrival*weight_unit/g_l*{self.kernel_code('s_late')}\n"
-                  f"I -= late*w_last_arrival*weight_unit*exp(-s_late/tau_s)\n")
-        return ("u = clip((v - v_th)*C_m/(I + I_ext - g_l*(v - E_l)), 0*second, dt)" + newton + late + remove + newton
-                + remove.replace("-=", "+=") + "t_spike = t + dt - u\nhas_spiked = True")
+        n, kern = N_KEPT_ARRIVALS, self.kernel_code
+        code = ["t_above = t + dt + 0*ta1"]  # end of the segment of the first crossing (0*ta1: a vector)
+        for k in range(1, n + 1):            # 1. latest to earliest
+            code.append(f"in{k} = int(ta{k} > t)*int(ta{k} <= t + dt)\n"
+                        f"s{k} = (t + dt - ta{k})*in{k}")
+            code.append(_flow_back(kern("u_b"), f"s{k}"))
+            code.append(f"above{k} = in{k}*int(v_b >= v_th)\n"
+                        f"t_above = above{k}*ta{k} + (1 - above{k})*t_above\n"
+                        + self._arrival_code(k, "-="))
+        code.append("t_below = t + 0*ta1")   # start of the segment
+        for k in range(n, 0, -1):            # 2. earliest to latest: the arrivals before the segment's end
+            code.append(f"back{k} = in{k}*int(ta{k} < t_above)\n"
+                        f"t_below = back{k}*ta{k} + (1 - back{k})*t_below\n"
+                        + self._arrival_code(k, "+=", f"back{k}"))
+        code.append("u_hi = t + dt - t_above\nu_lo = t + dt - t_below\nu = u_hi")
+        newton = (_flow_back(kern("u_b"), "u") +   # 3. v_b >= v_th at u_hi, < v_th at u_lo
+                  "up = int(v_b >= v_th)\n"
+                  "u_hi = up*u + (1 - up)*u_hi\n"
+                  "u_lo = (1 - up)*u + up*u_lo\n"
+                  "slope = I_b + I_ext - g_l*(v_b - E_l)\n"
+                  "slope = (2*int(slope >= 0*amp) - 1)*clip(abs(slope), 1e-30*amp, 1e30*amp)\n"
+                  "u_new = u + (v_b - v_th)*C_m/slope\n"
+                  "inside = int(u_new >= u_hi)*int(u_new <= u_lo)\n"
+                  "u = inside*u_new + (1 - inside)*0.5*(u_hi + u_lo)")
+        code += [newton] * self.N_NEWTON
+        for k in range(1, n + 1):            # 4. the state as it was
+            code.append(self._arrival_code(k, "+=", f"in{k}*(1 - back{k})"))
+        code.append("t_spike = t + dt - u\nhas_spiked = True")
+        return "\n".join(c.rstrip("\n") for c in code)
+
+    def _arrival_code(self, k, op, factor=None):
+        """Brian2 code: take out (op '-=') or put back ('+=') the contribution of kept arrival k at the
+        end of the step, times `factor` (default in{k}, whether it lies in this step)."""
+        f = factor or f"in{k}"
+        return (f"v {op} {f}*wa{k}*weight_unit/g_l*{self.kernel_code(f's{k}')}\n"
+                f"I {op} {f}*wa{k}*weight_unit*exp(-s{k}/tau_s)\n")
 
     def kernel_pair_code(self, s: str) -> str:
         """Brian2 code for one unit input after a time `s`: decay_s = exp(-s/tau_s) (its current),
@@ -199,7 +268,9 @@ class LIF:
         `due` (models.delays.DELIVERY_DUE) is 1 if the arrival lies in the current step: its exact
         contribution at the end of the step (t + dt) goes into (I, v) before the threshold check.
         Otherwise it lies in the next step, and its exact contribution at the end of that step
-        (t + 2 dt) waits in (I_next, v_next) until `flush_code` adds it then.
+        (t + 2 dt) waits in (I_next, v_next) until `flush_code` adds it then. Either way the arrival
+        enters the neuron's sorted list of its latest arrivals (ta1 >= ta2 >= ..., weights wa1, ...),
+        from which `threshold` and `reset` take the step's inputs in time order.
         """
         return (
             "arrival = t_spike_pre + delay_exact\n"
@@ -212,24 +283,18 @@ class LIF:
             "v_post += due*dv\n"
             "I_next_post += (1 - due)*dI\n"
             "v_next_post += (1 - due)*dv\n"
-            + _keep_latest("newer", "due*int(arrival > t_last_arrival_post)", "arrival", "w",
-                           "t_last_arrival_post", "w_last_arrival_post")
-            + _keep_latest("newer_next", "(1 - due)*int(arrival > t_next_post)", "arrival", "w",
-                           "t_next_post", "w_next_post")
+            + _insert_sorted(N_KEPT_ARRIVALS, "arrival", "w", suffix="_post")
         )
 
     #: the variables that hold inputs delivered one step early (see `on_pre`)
-    HELD = ("I_next", "v_next", "t_next", "w_next")
+    HELD = ("I_next", "v_next")
 
     @property
     def flush_code(self) -> str:
         """Run every step after the state update and before the step's deliveries (models.network):
         the inputs that arrived in this step but were delivered in the previous one join the state,
-        and the held variables return to rest."""
-        return ("I += I_next\nv += v_next\n"
-                + _keep_latest("newer", "int(t_next > t_last_arrival)", "t_next", "w_next", "t_last_arrival",
-                               "w_last_arrival")
-                + self._rest_code(self.HELD))
+        and the held variables return to rest (their arrival times are kept from delivery on)."""
+        return "I += I_next\nv += v_next\n" + self._rest_code(self.HELD)
 
     synapse_model = Equations("""
         w : 1                 # weight in units of weight_unit
@@ -243,9 +308,9 @@ class LIF:
 
     #: the state a trial starts from: variable -> (value in SI units, its Brian2 unit name)
     REST = {"v": (None, "volt"), "I": (0.0, "amp"), "t_spike": (np.inf, "second"), "has_spiked": (False, None),
-            "t_last_arrival": (-1.0, "second"),   # before any trial (times are >= 0)
-            "w_last_arrival": (0.0, "1"), "I_next": (0.0, "amp"), "v_next": (0.0, "volt"),
-            "t_next": (-1.0, "second"), "w_next": (0.0, "1")}
+            "I_next": (0.0, "amp"), "v_next": (0.0, "volt"),
+            **{f"ta{k}": (-1.0, "second") for k in range(1, N_KEPT_ARRIVALS + 1)},  # before any trial (times >= 0)
+            **{f"wa{k}": (0.0, "1") for k in range(1, N_KEPT_ARRIVALS + 1)}}
 
     def _rest(self):
         return {name: (float(self.E_l) if name == "v" else value, unit) for name, (value, unit) in self.REST.items()}
