@@ -82,3 +82,33 @@ def test_dense_inputs_yinyang_network_matches_closed_forms():
                 errs.append(0.0 if np.isinf(T) and np.isinf(o) else abs(T - o))
     errs = np.array(errs)
     assert errs.max() < 1e-9, f"{np.sum(errs > 1e-9)} spikes off by more than 1e-9 (max {errs.max()})"
+
+
+def _one_neuron(n_inputs, weights, dt):
+    """One LIF neuron (tau_m = 2 tau_s) fed by `n_inputs` sources through the latency 2 dt only."""
+    net = LayeredNetwork(n_inputs, [1], model=LIF(tau_s=TAU_S, tau_m=2 * TAU_S), n_bias=0, batch_size=1,
+                         weight_init=[(1.0, 0.0)], dt=dt * TAU_S, duration=6 * TAU_S)
+    net.params[0]["w"][:, 0] = weights
+    net.params_changed()
+    return net
+
+
+@pytest.mark.parametrize("late", [[-100.0], [2.0, -3.0, 1.5]], ids=["inhibitory-pulls-back", "three-mixed"])
+def test_inputs_after_the_crossing_in_its_step_do_not_move_it(late):
+    """dt = 0.1 tau_s: one input makes the neuron cross at T0; further inputs arrive after T0 but
+    inside the same step. The spike is at T0 exactly, also where a strong inhibitory input pulls V
+    back under threshold before the step ends (the threshold check at the step's end alone misses it)."""
+    dt, w0 = 0.1, 3.0
+    model = LIF(tau_s=TAU_S, tau_m=2 * TAU_S)
+    latency = 2 * dt
+    T0 = first_spike_time(model, [latency], [w0])
+    step_end = np.ceil(T0 / dt) * dt
+    arrivals = T0 + (step_end - T0) * np.linspace(0.2, 0.8, len(late))      # all in (T0, step end)
+    weights = np.concatenate([[w0], late])
+    all_arrivals = np.concatenate([[latency], arrivals])
+    if late == [-100.0]:   # the premise: at the step's end V is back under threshold
+        assert model.potential(step_end, all_arrivals, weights)[0] < model.rheobase
+    net = _one_neuron(len(weights), weights, dt)
+    T = net.simulate([all_arrivals - latency])[1][0, 0]
+    assert T == pytest.approx(first_spike_time(model, all_arrivals, weights), abs=1e-12)
+    assert T == pytest.approx(T0, abs=1e-12)
