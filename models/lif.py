@@ -174,19 +174,27 @@ class LIF:
 
     @property
     def threshold(self) -> str:
-        """A crossing inside the step: V above threshold at its end, or at its latest arrival.
+        """A crossing inside the step: V above threshold at its end, or at one of its inputs.
 
-        An inhibitory input that arrives after a crossing in the same step can pull V back under
-        threshold by the end of the step; V at the arrival time (the backward flow of the state,
-        which is continuous there) still shows the crossing. The latest arrival in the state is
-        ta1, or ta2 where ta1 waits for the next step (see `on_pre`). Written as one expression so
-        that the exponentials are evaluated only for neurons with an arrival in this step.
+        Inhibitory inputs that arrive after a crossing in the same step can pull V back under
+        threshold by the end of the step; V at the time of an input of the step (the backward flow
+        of the state without the later inputs; V is continuous there) still shows the crossing.
+        The kept arrivals ta1 >= ta2 >= ... of this step are those in (t, t + dt] (a later one waits
+        for the next step, see `on_pre`). One expression, so that the exponentials are evaluated
+        only for neurons with an input in this step or the next (ta1 > t).
         """
-        latest = "(ta1 + int(ta1 > t + dt)*(ta2 - ta1))"
-        u = f"clip(t + dt - {latest}, 0*second, dt)"
-        v_at = (f"E_l + I_ext/g_l + (v - E_l - I_ext/g_l - I*exp({u}/tau_s)/g_l*{self.kernel_code(u)})"
-                f"*exp({u}/tau_m)")
-        return (f"not has_spiked and (v > v_th or ({latest} > t and {latest} <= t + dt and {v_at} > v_th))")
+        kern = self.kernel_code
+        in_step = [f"(ta{k} > t and ta{k} <= t + dt)" for k in range(1, N_KEPT_ARRIVALS + 1)]
+        s = [f"clip(t + dt - ta{k}, 0*second, dt)" for k in range(1, N_KEPT_ARRIVALS + 1)]
+        checks = []
+        for k in range(N_KEPT_ARRIVALS):     # V at arrival k without the later arrivals of the step
+            later = [f"int({in_step[j]})*wa{j + 1}*weight_unit" for j in range(k)]
+            v = "v" + "".join(f" - {w}/g_l*{kern(s[j])}" for j, w in enumerate(later))
+            i = "I" + "".join(f" - {w}*exp(-{s[j]}/tau_s)" for j, w in enumerate(later))
+            v_at = (f"E_l + I_ext/g_l + ({v} - E_l - I_ext/g_l - ({i})*exp({s[k]}/tau_s)/g_l*{kern(s[k])})"
+                    f"*exp({s[k]}/tau_m)")
+            checks.append(f"({in_step[k]} and {v_at} > v_th)")
+        return f"not has_spiked and (v > v_th or (ta1 > t and ({' or '.join(checks)})))"
 
     #: iterations of the safeguarded Newton search for the crossing inside its segment of the step
     N_NEWTON = 8
@@ -227,12 +235,12 @@ class LIF:
                         + self._arrival_code(k, "+=", f"back{k}"))
         code.append("u_hi = t + dt - t_above\nu_lo = t + dt - t_below\nu = u_hi")
         newton = (_flow_back(kern("u_b"), "u") +   # 3. v_b >= v_th at u_hi, < v_th at u_lo
-                  "up = int(v_b >= v_th)\n"
-                  "u_hi = up*u + (1 - up)*u_hi\n"
-                  "u_lo = (1 - up)*u + up*u_lo\n"
-                  "slope = I_b + I_ext - g_l*(v_b - E_l)\n"
-                  "slope = (2*int(slope >= 0*amp) - 1)*clip(abs(slope), 1e-30*amp, 1e30*amp)\n"
-                  "u_new = u + (v_b - v_th)*C_m/slope\n"
+                  "above_u = int(v_b >= v_th)\n"
+                  "u_hi = above_u*u + (1 - above_u)*u_hi\n"
+                  "u_lo = (1 - above_u)*u + above_u*u_lo\n"
+                  "dvdt_b = I_b + I_ext - g_l*(v_b - E_l)\n"
+                  "dvdt_b = (2*int(dvdt_b >= 0*amp) - 1)*clip(abs(dvdt_b), 1e-30*amp, 1e30*amp)\n"
+                  "u_new = u + (v_b - v_th)*C_m/dvdt_b\n"
                   "inside = int(u_new >= u_hi)*int(u_new <= u_lo)\n"
                   "u = inside*u_new + (1 - inside)*0.5*(u_hi + u_lo)")
         code += [newton] * self.N_NEWTON
