@@ -45,8 +45,9 @@ from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail
 
 __all__ = ["LIF"]
 
-#: how many of a neuron's latest arrivals it keeps, sorted (ta1 >= ta2 >= ...), for the exact crossing
-#: inside a step: up to this many inputs in the step of a crossing are taken in time order
+#: how many of a neuron's latest arrivals it keeps per step parity, sorted (ta_e1 >= ta_e2 >= ... for even
+#: steps, ta_o1 >= ... for odd ones), for the exact crossing inside a step: up to this many inputs in
+#: the step of a crossing are taken in time order
 N_KEPT_ARRIVALS = 4
 
 
@@ -59,18 +60,26 @@ def _flow_back(k, u):
             f"v_b = E_l + I_ext/g_l + (v - E_l - I_ext/g_l - I_b/g_l*{k})*exp(u_b/tau_m)\n")
 
 
-def _insert_sorted(n, t_new, w_new, suffix=""):
-    """Brian2 code: insert the arrival (t_new, w_new) into the sorted list ta1 >= ta2 >= ... >= ta{n}
-    (weights wa1..), dropping the earliest; arithmetic only, so that it runs as generated code."""
-    ta = [f"ta{k}{suffix}" for k in range(1, n + 1)]
-    wa = [f"wa{k}{suffix}" for k in range(1, n + 1)]
-    lines = [f"later{k} = int({t_new} > {ta[k - 1]})" for k in range(1, n + 1)]
+def _insert_sorted(n, t_new, w_new, parity, cond, suffix=""):
+    """Brian2 code: where `cond` (0/1) holds, insert the arrival (t_new, w_new) into the sorted list
+    ta_{parity}1 >= ta_{parity}2 >= ... (weights wa_{parity}1, ...) of n slots, dropping the earliest;
+    arithmetic only, so that it runs as generated code."""
+    ta = [f"ta_{parity}{k}{suffix}" for k in range(1, n + 1)]
+    wa = [f"wa_{parity}{k}{suffix}" for k in range(1, n + 1)]
+    lines = [f"later{k} = {cond}*int({t_new} > {ta[k - 1]})" for k in range(1, n + 1)]
     for var, new in ((ta, t_new), (wa, w_new)):
         for k in range(n, 1, -1):   # slot k takes slot k-1, the new arrival, or keeps its own
             lines.append(f"{var[k - 1]} = later{k - 1}*{var[k - 2]} + (later{k} - later{k - 1})*{new} "
                          f"+ (1 - later{k})*{var[k - 1]}")
         lines.append(f"{var[0]} = later1*{new} + (1 - later1)*{var[0]}")
     return "\n".join(lines) + "\n"
+
+
+def _kept(name, k):
+    """Brian2 expression: slot k of the kept arrivals (name 'ta' or 'wa') of the current step, from the
+    list of its parity (arrivals of even and odd steps are kept apart, so that inputs delivered early
+    for the next step never push this step's out of the list)."""
+    return f"({name}_o{k}*(t_in_timesteps % 2) + {name}_e{k}*(1 - t_in_timesteps % 2))"
 
 
 def _check_quantity(name, value, unit, positive=True):
@@ -159,8 +168,9 @@ class LIF:
         # With tau_m = tau_s the membrane equation is written with tau_s (C_m = g_l*tau_s), so that
         # Brian2's exact integrator sees the degenerate case instead of dividing by tau_m - tau_s.
         c_m = "(g_l*tau_s)" if self.equal_time_constants else "C_m"
-        kept = "\n        ".join(f"ta{k} : second  # the {k}. latest arrival delivered (for the exact crossing)\n"
-                                 f"        wa{k} : 1       # and its weight" for k in range(1, N_KEPT_ARRIVALS + 1))
+        kept = "\n        ".join(f"ta_{p}{k} : second  # the {k}. latest arrival of an {parity} step (exact crossing)\n"
+                                 f"        wa_{p}{k} : 1       # and its weight"
+                                 for p, parity in (("e", "even"), ("o", "odd")) for k in range(1, N_KEPT_ARRIVALS + 1))
         return Equations(f"""
         dv/dt = (-g_l*(v - E_l) + I + I_ext)/{c_m} : volt
         dI/dt = -I/tau_s : amp
@@ -179,22 +189,23 @@ class LIF:
         Inhibitory inputs that arrive after a crossing in the same step can pull V back under
         threshold by the end of the step; V at the time of an input of the step (the backward flow
         of the state without the later inputs; V is continuous there) still shows the crossing.
-        The kept arrivals ta1 >= ta2 >= ... of this step are those in (t, t + dt] (a later one waits
-        for the next step, see `on_pre`). One expression, so that the exponentials are evaluated
-        only for neurons with an input in this step or the next (ta1 > t).
+        The kept arrivals of this step (the list of its parity, see `on_pre`) are those in (t, t + dt].
+        One expression, so that the exponentials are evaluated only for neurons with an input in this
+        step or the next.
         """
         kern = self.kernel_code
-        in_step = [f"(ta{k} > t and ta{k} <= t + dt)" for k in range(1, N_KEPT_ARRIVALS + 1)]
-        s = [f"clip(t + dt - ta{k}, 0*second, dt)" for k in range(1, N_KEPT_ARRIVALS + 1)]
+        ta = [_kept("ta", k) for k in range(1, N_KEPT_ARRIVALS + 1)]
+        in_step = [f"({t} > t and {t} <= t + dt)" for t in ta]
+        s = [f"clip(t + dt - {t}, 0*second, dt)" for t in ta]
         checks = []
         for k in range(N_KEPT_ARRIVALS):     # V at arrival k without the later arrivals of the step
-            later = [f"int({in_step[j]})*wa{j + 1}*weight_unit" for j in range(k)]
+            later = [f"int({in_step[j]})*{_kept('wa', j + 1)}*weight_unit" for j in range(k)]
             v = "v" + "".join(f" - {w}/g_l*{kern(s[j])}" for j, w in enumerate(later))
             i = "I" + "".join(f" - {w}*exp(-{s[j]}/tau_s)" for j, w in enumerate(later))
             v_at = (f"E_l + I_ext/g_l + ({v} - E_l - I_ext/g_l - ({i})*exp({s[k]}/tau_s)/g_l*{kern(s[k])})"
                     f"*exp({s[k]}/tau_m)")
             checks.append(f"({in_step[k]} and {v_at} > v_th)")
-        return f"not has_spiked and (v > v_th or (ta1 > t and ({' or '.join(checks)})))"
+        return f"not has_spiked and (v > v_th or ((ta_e1 > t or ta_o1 > t) and ({' or '.join(checks)})))"
 
     #: iterations of the safeguarded Newton search for the crossing inside its segment of the step
     N_NEWTON = 8
@@ -220,7 +231,8 @@ class LIF:
         arrivals in one step keep the earliest ones in the state (an O(dt) error, only then).
         """
         n, kern = N_KEPT_ARRIVALS, self.kernel_code
-        code = ["t_above = t + dt + 0*ta1"]  # end of the segment of the first crossing (0*ta1: a vector)
+        code = [f"ta{k} = {_kept('ta', k)}\nwa{k} = {_kept('wa', k)}" for k in range(1, n + 1)]  # this step's list
+        code.append("t_above = t + dt + 0*ta1")  # end of the segment of the first crossing (0*ta1: a vector)
         for k in range(1, n + 1):            # 1. latest to earliest
             code.append(f"in{k} = int(ta{k} > t)*int(ta{k} <= t + dt)\n"
                         f"s{k} = (t + dt - ta{k})*in{k}")
@@ -277,8 +289,9 @@ class LIF:
         contribution at the end of the step (t + dt) goes into (I, v) before the threshold check.
         Otherwise it lies in the next step, and its exact contribution at the end of that step
         (t + 2 dt) waits in (I_next, v_next) until `flush_code` adds it then. Either way the arrival
-        enters the neuron's sorted list of its latest arrivals (ta1 >= ta2 >= ..., weights wa1, ...),
-        from which `threshold` and `reset` take the step's inputs in time order.
+        enters the neuron's sorted list of the latest arrivals of steps of its parity (ta_e1 >= ta_e2 >= ...
+        for even steps, ta_o1 >= ... for odd ones, weights wa_e1, ...), from which `threshold` and `reset`
+        take the step's inputs in time order.
         """
         return (
             "arrival = t_spike_pre + delay_exact\n"
@@ -291,7 +304,9 @@ class LIF:
             "v_post += due*dv\n"
             "I_next_post += (1 - due)*dI\n"
             "v_next_post += (1 - due)*dv\n"
-            + _insert_sorted(N_KEPT_ARRIVALS, "arrival", "w", suffix="_post")
+            + "odd = int(ceil(arrival/dt) - 1) % 2\n"   # the parity of the arrival's step (DELIVERY_DUE's)
+            + _insert_sorted(N_KEPT_ARRIVALS, "arrival", "w", "e", "(1 - odd)", suffix="_post")
+            + _insert_sorted(N_KEPT_ARRIVALS, "arrival", "w", "o", "odd", suffix="_post")
         )
 
     #: the variables that hold inputs delivered one step early (see `on_pre`)
@@ -317,8 +332,8 @@ class LIF:
     #: the state a trial starts from: variable -> (value in SI units, its Brian2 unit name)
     REST = {"v": (None, "volt"), "I": (0.0, "amp"), "t_spike": (np.inf, "second"), "has_spiked": (False, None),
             "I_next": (0.0, "amp"), "v_next": (0.0, "volt"),
-            **{f"ta{k}": (-1.0, "second") for k in range(1, N_KEPT_ARRIVALS + 1)},  # before any trial (times >= 0)
-            **{f"wa{k}": (0.0, "1") for k in range(1, N_KEPT_ARRIVALS + 1)}}
+            **{f"ta_{p}{k}": (-1.0, "second") for p in "eo" for k in range(1, N_KEPT_ARRIVALS + 1)},  # before any trial
+            **{f"wa_{p}{k}": (0.0, "1") for p in "eo" for k in range(1, N_KEPT_ARRIVALS + 1)}}
 
     def _rest(self):
         return {name: (float(self.E_l) if name == "v" else value, unit) for name, (value, unit) in self.REST.items()}

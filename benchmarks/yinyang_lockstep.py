@@ -1,0 +1,67 @@
+"""Do training on the Brian2 run and on the closed-form replay follow the same path?
+
+    python benchmarks/yinyang_lockstep.py                                # W+synaptic, seed 0, 300 epochs
+    python benchmarks/yinyang_lockstep.py --config "4-30-3 W+axonal" --final-decay 100
+
+Builds the same configuration and seed twice, one trainer on the Brian2 runtime (dt = 0.01 tau_s) and
+one on the replay (models.lif_replay), and trains both epoch by epoch. After every epoch it records
+the largest difference between their parameters (weights and delays); every `--every` epochs also
+both test accuracies. The Brian2 LIF computes exact spike times (models.lif), so the two start out
+equal to rounding; how many epochs that lasts before training's own sensitivity (a sample whose
+class, or a neuron whose silence, flips on a rounding difference) parts them is what this measures.
+Writes `benchmarks/results/yinyang_lockstep.json` under "<config> seed=S[ final_decay=N]".
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import command, machine, write_results  # noqa: E402
+
+from brian2learn.experiments.yinyang import build  # noqa: E402
+
+
+def max_param_difference(a, b):
+    return max(float(np.max(np.abs(pa[k] - pb[k]))) for pa, pb in zip(a.net.params, b.net.params) for k in pa)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default="4-30-3 W+synaptic")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=300)
+    p.add_argument("--every", type=int, default=10, help="test both networks every N epochs")
+    p.add_argument("--final-decay", type=int, default=None, metavar="N")
+    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "yinyang_lockstep.json"))
+    args = p.parse_args(argv)
+    extra = {"final_decay": args.final_decay} if args.final_decay else {}
+    built = {sim: build(args.config, seed=args.seed, progress=False, simulator=sim, epochs=args.epochs, **extra)
+             for sim in ("brian2", "replay")}
+    trainers = {sim: tr for sim, (tr, _) in built.items()}
+    rows, first_apart, t0 = {}, {}, time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        for tr in trainers.values():
+            tr.train_epoch()
+        diff = max_param_difference(trainers["brian2"], trainers["replay"])
+        for level in (1e-9, 1e-6, 1e-3):
+            if diff > level and str(level) not in first_apart:
+                first_apart[str(level)] = epoch
+        row = {"max_param_difference": diff}
+        if epoch % args.every == 0 or epoch == args.epochs:
+            row.update({f"test_acc_{sim}": tr.evaluate()[0] for sim, tr in trainers.items()})
+            print(epoch, row, f"{time.perf_counter() - t0:.0f} s", flush=True)
+        rows[str(epoch)] = row
+    key = f"{args.config} seed={args.seed}" + (f" final_decay={args.final_decay}" if args.final_decay else "")
+    write_results(args.out, {key: {
+        "by_epoch": rows, "first_epoch_parameters_differ_by_more_than": first_apart,
+        "epochs": args.epochs, "dt": built["brian2"][1]["dt"], "command": command(__file__, argv), "machine": machine(),
+        "seconds": time.perf_counter() - t0}}, update=True)
+
+
+if __name__ == "__main__":
+    main()
