@@ -189,13 +189,15 @@ class LIF:
         Inhibitory inputs that arrive after a crossing in the same step can pull V back under
         threshold by the end of the step; V at the time of an input of the step (the backward flow
         of the state without the later inputs; V is continuous there) still shows the crossing.
-        The kept arrivals of this step (the list of its parity, see `on_pre`) are those in (t, t + dt].
+        The kept arrivals of this step are those of the list of its parity (see `on_pre`) that are later
+        than the step before (earlier ones are from two or more steps ago); comparing with t - dt/2
+        rather than t keeps an arrival on the step's edge in the step it was added in.
         One expression, so that the exponentials are evaluated only for neurons with an input in this
         step or the next.
         """
         kern = self.kernel_code
         ta = [_kept("ta", k) for k in range(1, N_KEPT_ARRIVALS + 1)]
-        in_step = [f"({t} > t and {t} <= t + dt)" for t in ta]
+        in_step = [f"({t} > t - 0.5*dt)" for t in ta]    # not one of an earlier step of this parity
         s = [f"clip(t + dt - {t}, 0*second, dt)" for t in ta]
         checks = []
         for k in range(N_KEPT_ARRIVALS):     # V at arrival k without the later arrivals of the step
@@ -205,7 +207,7 @@ class LIF:
             v_at = (f"E_l + I_ext/g_l + ({v} - E_l - I_ext/g_l - ({i})*exp({s[k]}/tau_s)/g_l*{kern(s[k])})"
                     f"*exp({s[k]}/tau_m)")
             checks.append(f"({in_step[k]} and {v_at} > v_th)")
-        return f"not has_spiked and (v > v_th or ((ta_e1 > t or ta_o1 > t) and ({' or '.join(checks)})))"
+        return f"not has_spiked and (v > v_th or ({in_step[0]} and ({' or '.join(checks)})))"
 
     #: iterations of the safeguarded Newton search for the crossing inside its segment of the step
     N_NEWTON = 8
@@ -234,8 +236,8 @@ class LIF:
         code = [f"ta{k} = {_kept('ta', k)}\nwa{k} = {_kept('wa', k)}" for k in range(1, n + 1)]  # this step's list
         code.append("t_above = t + dt + 0*ta1")  # end of the segment of the first crossing (0*ta1: a vector)
         for k in range(1, n + 1):            # 1. latest to earliest
-            code.append(f"in{k} = int(ta{k} > t)*int(ta{k} <= t + dt)\n"
-                        f"s{k} = (t + dt - ta{k})*in{k}")
+            code.append(f"in{k} = int(ta{k} > t - 0.5*dt)\n"   # in this step, not an earlier one of its parity
+                        f"s{k} = clip(t + dt - ta{k}, 0*second, dt)*in{k}")
             code.append(_flow_back(kern("u_b"), f"s{k}"))
             code.append(f"above{k} = in{k}*int(v_b >= v_th)\n"
                         f"t_above = above{k}*ta{k} + (1 - above{k})*t_above\n"
@@ -245,7 +247,7 @@ class LIF:
             code.append(f"back{k} = in{k}*int(ta{k} < t_above)\n"
                         f"t_below = back{k}*ta{k} + (1 - back{k})*t_below\n"
                         + self._arrival_code(k, "+=", f"back{k}"))
-        code.append("u_hi = t + dt - t_above\nu_lo = t + dt - t_below\nu = u_hi")
+        code.append("u_hi = clip(t + dt - t_above, 0*second, dt)\nu_lo = clip(t + dt - t_below, 0*second, dt)\nu = u_hi")
         newton = (_flow_back(kern("u_b"), "u") +   # 3. v_b >= v_th at u_hi, < v_th at u_lo
                   "above_u = int(v_b >= v_th)\n"
                   "u_hi = above_u*u + (1 - above_u)*u_hi\n"
@@ -304,7 +306,10 @@ class LIF:
             "v_post += due*dv\n"
             "I_next_post += (1 - due)*dI\n"
             "v_next_post += (1 - due)*dv\n"
-            + "odd = int(ceil(arrival/dt) - 1) % 2\n"   # the parity of the arrival's step (DELIVERY_DUE's)
+            # the parity of the step whose end state first holds the arrival (this one if due, else the next;
+            # decided by `due`, not recomputed from the time, so that an arrival on a step's edge joins the
+            # list of the step it is added in)
+            + "odd = (t_in_timesteps + 1 - due) % 2\n"
             + _insert_sorted(N_KEPT_ARRIVALS, "arrival", "w", "e", "(1 - odd)", suffix="_post")
             + _insert_sorted(N_KEPT_ARRIVALS, "arrival", "w", "o", "odd", suffix="_post")
         )

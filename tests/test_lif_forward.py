@@ -112,3 +112,18 @@ def test_inputs_after_the_crossing_in_its_step_do_not_move_it(late):
     T = net.simulate([all_arrivals - latency])[1][0, 0]
     assert T == pytest.approx(first_spike_time(model, all_arrivals, weights), abs=1e-12)
     assert T == pytest.approx(T0, abs=1e-12)
+
+
+def test_an_input_on_the_edge_of_the_crossing_step_stays_out_of_it_in_every_run():
+    """An input that arrives exactly at the end of the crossing's step (on the grid, where rounding
+    can put it in either step) never joins the crossing's step: the spike equals the closed form in
+    each of several runs, whose trials start at different absolute times."""
+    dt, w0 = 0.01, 3.0
+    model = LIF(tau_s=TAU_S, tau_m=2 * TAU_S)
+    net = _one_neuron(2, [w0, 4.0], dt)
+    T0 = first_spike_time(model, [net.latency], [w0])
+    edge = np.ceil(T0 / dt) * dt                       # the crossing step's end, a grid time
+    assert edge - T0 > 1e-3
+    x = np.array([[0.0, edge - net.latency]])
+    for _ in range(8):
+        assert net.simulate(x)[1][0, 0] == pytest.approx(T0, abs=1e-12)
