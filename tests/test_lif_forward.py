@@ -117,13 +117,17 @@ def test_inputs_after_the_crossing_in_its_step_do_not_move_it(late):
 def test_an_input_on_the_edge_of_the_crossing_step_stays_out_of_it_in_every_run():
     """An input that arrives exactly at the end of the crossing's step (on the grid, where rounding
     can put it in either step) never joins the crossing's step: the spike equals the closed form in
-    each of several runs, whose trials start at different absolute times."""
-    dt, w0 = 0.01, 3.0
-    model = LIF(tau_s=TAU_S, tau_m=2 * TAU_S)
-    net = _one_neuron(2, [w0, 4.0], dt)
-    T0 = first_spike_time(model, [net.latency], [w0])
-    edge = np.ceil(T0 / dt) * dt                       # the crossing step's end, a grid time
-    assert edge - T0 > 1e-3
-    x = np.array([[0.0, edge - net.latency]])
+    each of several runs, whose trials start at different absolute times (seen before the fix: the
+    third run, starting at 30 ms, put the edge input's current into the crossing's step)."""
+    from scipy.optimize import brentq
+
+    dt, model = 0.01, LIF(tau_s=TAU_S, tau_m=2 * TAU_S)
+    latency = 2 * dt
+    w0 = brentq(lambda w: first_spike_time(model, [latency], [w]) - 0.912, 1.0, 50.0)   # crosses at 0.912
+    net = LayeredNetwork(2, [1], model=model, n_bias=0, batch_size=1, weight_init=[(1.0, 0.0)],
+                         dt=dt * TAU_S, duration=3 * TAU_S)
+    net.params[0]["w"][:, 0] = [w0, 4.0]
+    net.params_changed()
+    x = np.array([[0.0, 0.9]])                        # the second input arrives at 0.92, a grid time
     for _ in range(8):
-        assert net.simulate(x)[1][0, 0] == pytest.approx(T0, abs=1e-12)
+        assert net.simulate(x)[1][0, 0] == pytest.approx(0.912, abs=1e-12)
