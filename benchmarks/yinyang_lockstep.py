@@ -2,6 +2,7 @@
 
     python benchmarks/yinyang_lockstep.py                                # W+synaptic, seed 0, 300 epochs
     python benchmarks/yinyang_lockstep.py --config "4-30-3 W+axonal" --final-decay 100
+    python benchmarks/yinyang_lockstep.py --final-decay 100 --pair perturbed-replay   # the replay against itself
 
 Builds the same configuration and seed twice, one trainer on the Brian2 runtime (dt = 0.01 tau_s) and
 one on the replay (models.lif_replay), and trains both epoch by epoch. After every epoch it records
@@ -9,7 +10,9 @@ the largest difference between their parameters (weights and delays); every `--e
 both test accuracies. The Brian2 LIF computes exact spike times (models.lif), so the two start out
 equal to rounding; how many epochs that lasts before training's own sensitivity (a sample whose
 class, or a neuron whose silence, flips on a rounding difference) parts them is what this measures.
-Writes `benchmarks/results/yinyang_lockstep.json` under "<config> seed=S[ final_decay=N]".
+`--pair perturbed-replay` instead trains two replay trainers, the second from parameters changed by a
+relative 1e-15 (rounding size): how far training itself amplifies a difference of that size.
+Writes `benchmarks/results/yinyang_lockstep.json` under "<config> seed=S[ final_decay=N][ pair=P]".
 """
 from __future__ import annotations
 
@@ -37,17 +40,27 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=300)
     p.add_argument("--every", type=int, default=10, help="test both networks every N epochs")
     p.add_argument("--final-decay", type=int, default=None, metavar="N")
+    p.add_argument("--pair", choices=("brian2-replay", "perturbed-replay"), default="brian2-replay")
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "yinyang_lockstep.json"))
     args = p.parse_args(argv)
     extra = {"final_decay": args.final_decay} if args.final_decay else {}
-    built = {sim: build(args.config, seed=args.seed, progress=False, simulator=sim, epochs=args.epochs, **extra)
-             for sim in ("brian2", "replay")}
-    trainers = {sim: tr for sim, (tr, _) in built.items()}
+    sims = {"brian2": "brian2", "replay": "replay"} if args.pair == "brian2-replay" else \
+        {"replay": "replay", "perturbed": "replay"}
+    built = {name: build(args.config, seed=args.seed, progress=False, simulator=sim, epochs=args.epochs, **extra)
+             for name, sim in sims.items()}
+    trainers = {name: tr for name, (tr, _) in built.items()}
+    if "perturbed" in trainers:
+        rng = np.random.default_rng(args.seed)
+        for p in trainers["perturbed"].net.params:
+            for k in p:
+                p[k] *= 1.0 + 1e-15 * rng.standard_normal(p[k].shape)
+        trainers["perturbed"].net.params_changed()
+    first, second = trainers
     rows, first_apart, t0 = {}, {}, time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         for tr in trainers.values():
             tr.train_epoch()
-        diff = max_param_difference(trainers["brian2"], trainers["replay"])
+        diff = max_param_difference(trainers[first], trainers[second])
         for level in (1e-9, 1e-6, 1e-3):
             if diff > level and str(level) not in first_apart:
                 first_apart[str(level)] = epoch
@@ -56,10 +69,11 @@ def main(argv=None):
             row.update({f"test_acc_{sim}": tr.evaluate()[0] for sim, tr in trainers.items()})
             print(epoch, row, f"{time.perf_counter() - t0:.0f} s", flush=True)
         rows[str(epoch)] = row
-    key = f"{args.config} seed={args.seed}" + (f" final_decay={args.final_decay}" if args.final_decay else "")
+    key = f"{args.config} seed={args.seed}" + (f" final_decay={args.final_decay}" if args.final_decay else "") \
+        + (f" pair={args.pair}" if args.pair != "brian2-replay" else "")
     write_results(args.out, {key: {
         "by_epoch": rows, "first_epoch_parameters_differ_by_more_than": first_apart,
-        "epochs": args.epochs, "dt": built["brian2"][1]["dt"], "command": command(__file__, argv), "machine": machine(),
+        "epochs": args.epochs, "dt": built[first][1]["dt"], "command": command(__file__, argv), "machine": machine(),
         "seconds": time.perf_counter() - t0}}, update=True)
 
 

@@ -9,11 +9,10 @@ trial length 4 tau_s (the reference's sim_time); dt = 0.01 tau_s.
 
 Measured here (benchmarks/README.md): with the TTFS cross-entropy instead of the MSE, the loss keeps
 pushing wrong-class output spikes later until they vanish, weight bumping then fires on ~80 % of the
-batches and skips their gradient steps (10 epochs: 87.6 % vs 93.0 % with the MSE, seed 0). At
-dt = 0.05 tau_s about 1 % of output spikes were off by more than 0.05 tau_s (several inputs arriving
-within the crossing step); at dt = 0.01 tau_s none of 1800 (at most dt), for 0.85 s instead of
-0.5 s per epoch (a larger check, README: 26 of ~33,000 spikes off by more than 1e-3 tau_s, at most
-0.21 tau_s).
+batches and skips their gradient steps (10 epochs: 87.6 % vs 93.0 % with the MSE, seed 0). The
+Brian2 spike times are exact at any dt (models.lif takes the inputs of a step in time order); dt =
+0.01 tau_s dates from before that, when about 1 % of the output spikes at dt = 0.05 tau_s were off by
+more than 0.05 tau_s (several inputs in the crossing step).
 
 `final_decay=N` (not in the reference) adds a linear decay of the learning rate over the last N of
 the run's `epochs` (optimizers.StepLR), and `bump_dead=True` also bumps a hidden neuron that is

@@ -97,9 +97,9 @@ def _analytic(net, pre_times, D, l):
 @needs_nest
 def test_nest_matches_brian2_first_spike_times():
     """NEST (iaf_psc_exp_ps) is exact for the exported network with its delays rounded to the
-    resolution; Brian2 is exact except where several inputs arrive in the step of the crossing
-    (an error below dt, models.lif). Measured: NEST vs the closed form 4e-14 tau_s; Brian2 vs NEST
-    median 3e-5 tau_s, one of 96 hidden spikes 8e-3 tau_s (Brian2's multi-arrival case)."""
+    resolution; Brian2 is exact (models.lif takes the inputs of a step in order). Measured before
+    that: NEST vs the closed form 4e-14 tau_s; Brian2 vs NEST median 3e-5 tau_s, one of 96 hidden
+    spikes 8e-3 tau_s (several inputs in the step of a crossing, since made exact)."""
     import pyNN.nest as sim
 
     net = small_net(delays="axonal", sizes=(8, 3))
