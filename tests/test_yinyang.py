@@ -137,11 +137,25 @@ def test_grid_gradient_benchmark_compares_brian2_and_replay_gradients(load_bench
     before = [{k: v.copy() for k, v in p.items()} for p in trainer.net.params]
     row = bench.compare_epoch(trainer)
     assert row["samples"] == 300 and row["minibatches"] == 2
-    assert row["cosine_min"] > 0.99 and row["epoch_gradient_relative_difference"] < 0.05
-    assert row["spikes_in_both"] > 300 * 30 and row["spikes_only_in_brian2"] == 0
+    assert row["cosine_min"] > 1 - 1e-9 and row["epoch_gradient_relative_difference"] < 1e-6
+    assert row["spikes_in_both"] > 300 * 30 and row["spikes_only_in_brian2"] == row["spikes_only_in_replay"] == 0
+    assert row["spikes_off_by_more_than_1e_3"] == row["samples_with_a_spike_off"] == 0
     for p, p0 in zip(trainer.net.params, before):
         for k in p:
             np.testing.assert_array_equal(p[k], p0[k])
+
+
+def test_lockstep_benchmark_trains_brian2_and_replay_equal_to_rounding(tmp_path, load_benchmark):
+    """benchmarks/yinyang_lockstep.py: after one epoch (34 Adam steps) the Brian2-trained and the
+    replay-trained parameters are equal to rounding, and the entry records it."""
+    import json
+    bench = load_benchmark("yinyang_lockstep")
+    out = str(tmp_path / "lock.json")
+    bench.main(["--epochs", "1", "--every", "1", "--out", out])
+    entry = json.load(open(out))["4-30-3 W+synaptic seed=0"]
+    assert entry["by_epoch"]["1"]["max_param_difference"] < 1e-9
+    assert entry["first_epoch_parameters_differ_by_more_than"] == {}
+    assert entry["by_epoch"]["1"]["test_acc_brian2"] == entry["by_epoch"]["1"]["test_acc_replay"]
 
 
 def test_benchmark_add_seeds_accepts_entries_from_before_a_setting_existed(tmp_path, monkeypatch, load_benchmark):
