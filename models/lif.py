@@ -177,6 +177,7 @@ class LIF:
         I_ext : amp            # constant input current (0 unless set, e.g. current-encoded inputs)
         t_spike : second       # exact time of the first spike of this trial (inf: silent)
         has_spiked : boolean   # TTFS: only the first spike of a trial counts
+        inputs_dropped : 1       # inputs of a step beyond the kept lists (that step's crossing: O(dt))
         I_next : amp             # inputs delivered now that arrive in the next step: their current
         v_next : volt            # and potential at the end of that step (added by flush_code)
         {kept}
@@ -310,6 +311,11 @@ class LIF:
             # decided by `due`, not recomputed from the time, so that an arrival on a step's edge joins the
             # list of the step it is added in)
             + "odd = (t_in_timesteps + 1 - due) % 2\n"
+            # an input of the same step that the insertion drops (more than N_KEPT_ARRIVALS in one step) is
+            # counted: the crossing in that step is then exact only to O(dt) (LayeredNetwork warns)
+            + f"oldest = odd*ta_o{N_KEPT_ARRIVALS}_post + (1 - odd)*ta_e{N_KEPT_ARRIVALS}_post\n"
+            "oldest = oldest + int(arrival < oldest)*(arrival - oldest)\n"
+            "inputs_dropped_post += int(oldest > t + (0.5 - due)*dt)\n"
             + _insert_sorted(N_KEPT_ARRIVALS, "arrival", "w", "e", "(1 - odd)", suffix="_post")
             + _insert_sorted(N_KEPT_ARRIVALS, "arrival", "w", "o", "odd", suffix="_post")
         )
@@ -336,7 +342,7 @@ class LIF:
 
     #: the state a trial starts from: variable -> (value in SI units, its Brian2 unit name)
     REST = {"v": (None, "volt"), "I": (0.0, "amp"), "t_spike": (np.inf, "second"), "has_spiked": (False, None),
-            "I_next": (0.0, "amp"), "v_next": (0.0, "volt"),
+            "I_next": (0.0, "amp"), "v_next": (0.0, "volt"), "inputs_dropped": (0.0, "1"),
             **{f"ta_{p}{k}": (-1.0, "second") for p in "eo" for k in range(1, N_KEPT_ARRIVALS + 1)},  # before any trial
             **{f"wa_{p}{k}": (0.0, "1") for p in "eo" for k in range(1, N_KEPT_ARRIVALS + 1)}}
 

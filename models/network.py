@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,7 +43,7 @@ from brian2 import (Network, NetworkOperation, NeuronGroup, StateMonitor, Synaps
 from brian2.units.fundamentalunits import Quantity, fail_for_dimension_mismatch
 
 from .delays import DELIVERY_DUE, DELIVERY_STEP_CODE, DelayConfig, delivery_steps
-from .lif import LIF
+from .lif import LIF, N_KEPT_ARRIVALS
 from .running import run_network
 from .standalone import DEVICES as STANDALONE_DEVICES
 from .standalone import StandaloneProject, default_directory, load_brian2cuda
@@ -560,6 +561,8 @@ class LayeredNetwork:
             src_t, lif_t = srcv["t_spike"], lifv["t_spike"]
         else:  # the arrays the last standalone run wrote
             src_t, lif_t = (br[g].variables["t_spike"].get_value() for g in ("sources", "neurons"))
+        self._warn_dropped_inputs(lifv["inputs_dropped"] if br["project"] is None
+                                  else br["neurons"].variables["inputs_dropped"].get_value())
         src = (src_t.reshape(B, lay["n_src"]) - t0) / tu
         lif = (lif_t.reshape(B, lay["n_lif"]) - t0) / tu
         layers = [src[:, :self.n_inputs].copy()]
@@ -568,6 +571,16 @@ class LayeredNetwork:
             layers.append(lif[:, c:c + n].copy())
         bias = [src[:, c:c + nb].copy() for c, nb in zip(lay["bias_col"], self.n_bias)]
         return TrialRecord(layers=layers, bias=bias, n_valid=n_valid)
+
+    def _warn_dropped_inputs(self, dropped):
+        """Warn (once per network) where more inputs reached a neuron within one time step than the model
+        keeps for the exact crossing (models.lif N_KEPT_ARRIVALS): a crossing in such a step is O(dt)."""
+        n = int(np.count_nonzero(dropped))
+        if n and not getattr(self, "_warned_dropped_inputs", False):
+            self._warned_dropped_inputs = True
+            warnings.warn(f"{n} neurons received more than {N_KEPT_ARRIVALS} inputs within one time step "
+                          f"(dt = {self.dt} tau_s) in this trial; a threshold crossing in such a step is exact "
+                          "only to O(dt). Lower dt for exact spike times there.", RuntimeWarning, stacklevel=3)
 
     def _replay_record(self, inputs):
         """The TrialRecord of one trial from the closed forms (simulator='replay'); the rows past the

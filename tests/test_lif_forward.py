@@ -131,3 +131,21 @@ def test_an_input_on_the_edge_of_the_crossing_step_stays_out_of_it_in_every_run(
     x = np.array([[0.0, 0.9]])                        # the second input arrives at 0.92, a grid time
     for _ in range(8):
         assert net.simulate(x)[1][0, 0] == pytest.approx(0.912, abs=1e-12)
+
+
+def test_more_inputs_in_one_step_than_kept_warns():
+    """Four inputs in one step are taken in order without a word; six are more than the model keeps
+    (models.lif N_KEPT_ARRIVALS), and the network says so once, naming dt."""
+    import warnings
+
+    for n, warns in ((4, False), (6, True)):
+        net = _one_neuron(n, np.full(n, 1.5), 0.1)
+        x = 0.31 + 0.01 * np.arange(n)[None, :]      # all arrive in (0.5, 0.6]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            T = net.simulate(x)[1][0, 0]
+        ours = [w for w in caught if "inputs within one time step" in str(w.message)]
+        assert bool(ours) == warns, [str(w.message) for w in caught]
+        if warns:
+            assert "dt = 0.1" in str(ours[0].message)
+        assert np.isfinite(T)
