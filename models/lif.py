@@ -30,7 +30,8 @@ Exactness in Brian2. The simulation is exact at every time step, not only up to 
   threshold, and a safeguarded Newton search on that flow finds the crossing in it to floating
   point. A crossing that an inhibitory input of the same step pulls back under threshold by the
   step's end is detected too (`LIF.threshold`).
-So spike times are exact, not grid times, up to N_KEPT_ARRIVALS (4) inputs in one step per neuron.
+So spike times are exact, not grid times, up to N_KEPT_ARRIVALS (4) inputs in one step per neuron;
+a crossing in a step with more is marked (`inexact_crossing`) and LayeredNetwork warns.
 This makes spike times smooth functions of weights, delays and input times, so central finite
 differences of the simulation check the event-based gradients.
 
@@ -177,7 +178,8 @@ class LIF:
         I_ext : amp            # constant input current (0 unless set, e.g. current-encoded inputs)
         t_spike : second       # exact time of the first spike of this trial (inf: silent)
         has_spiked : boolean   # TTFS: only the first spike of a trial counts
-        inputs_dropped : 1       # inputs of a step beyond the kept lists (that step's crossing: O(dt))
+        step_dropped : 1         # latest step with more inputs than the kept lists hold
+        inexact_crossing : 1     # 1 if the crossing fell in such a step (exact only to O(dt))
         I_next : amp             # inputs delivered now that arrive in the next step: their current
         v_next : volt            # and potential at the end of that step (added by flush_code)
         {kept}
@@ -261,7 +263,8 @@ class LIF:
         code += [newton] * self.N_NEWTON
         for k in range(1, n + 1):            # 4. the state as it was
             code.append(self._arrival_code(k, "+=", f"in{k}*(1 - back{k})"))
-        code.append("t_spike = t + dt - u\nhas_spiked = True")
+        code.append("t_spike = t + dt - u\nhas_spiked = True\n"
+                    "inexact_crossing = int(abs(step_dropped - t_in_timesteps) < 0.5)")
         return "\n".join(c.rstrip("\n") for c in code)
 
     def _arrival_code(self, k, op, factor=None):
@@ -311,11 +314,12 @@ class LIF:
             # decided by `due`, not recomputed from the time, so that an arrival on a step's edge joins the
             # list of the step it is added in)
             + "odd = (t_in_timesteps + 1 - due) % 2\n"
-            # an input of the same step that the insertion drops (more than N_KEPT_ARRIVALS in one step) is
-            # counted: the crossing in that step is then exact only to O(dt) (LayeredNetwork warns)
+            # where the insertion drops an input of the same step (more than N_KEPT_ARRIVALS in one step),
+            # that step is noted: a crossing in it is exact only to O(dt) (reset, LayeredNetwork warns)
             + f"oldest = odd*ta_o{N_KEPT_ARRIVALS}_post + (1 - odd)*ta_e{N_KEPT_ARRIVALS}_post\n"
             "oldest = oldest + int(arrival < oldest)*(arrival - oldest)\n"
-            "inputs_dropped_post += int(oldest > t + (0.5 - due)*dt)\n"
+            "dropped = int(oldest > t + (0.5 - due)*dt)\n"
+            "step_dropped_post = dropped*(t_in_timesteps + 1 - due) + (1 - dropped)*step_dropped_post\n"
             + _insert_sorted(N_KEPT_ARRIVALS, "arrival", "w", "e", "(1 - odd)", suffix="_post")
             + _insert_sorted(N_KEPT_ARRIVALS, "arrival", "w", "o", "odd", suffix="_post")
         )
@@ -342,7 +346,7 @@ class LIF:
 
     #: the state a trial starts from: variable -> (value in SI units, its Brian2 unit name)
     REST = {"v": (None, "volt"), "I": (0.0, "amp"), "t_spike": (np.inf, "second"), "has_spiked": (False, None),
-            "I_next": (0.0, "amp"), "v_next": (0.0, "volt"), "inputs_dropped": (0.0, "1"),
+            "I_next": (0.0, "amp"), "v_next": (0.0, "volt"), "step_dropped": (-1.0, "1"), "inexact_crossing": (0.0, "1"),
             **{f"ta_{p}{k}": (-1.0, "second") for p in "eo" for k in range(1, N_KEPT_ARRIVALS + 1)},  # before any trial
             **{f"wa_{p}{k}": (0.0, "1") for p in "eo" for k in range(1, N_KEPT_ARRIVALS + 1)}}
 

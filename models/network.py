@@ -561,8 +561,8 @@ class LayeredNetwork:
             src_t, lif_t = srcv["t_spike"], lifv["t_spike"]
         else:  # the arrays the last standalone run wrote
             src_t, lif_t = (br[g].variables["t_spike"].get_value() for g in ("sources", "neurons"))
-        self._warn_dropped_inputs(lifv["inputs_dropped"] if br["project"] is None
-                                  else br["neurons"].variables["inputs_dropped"].get_value())
+        self._warn_inexact_crossings(lifv["inexact_crossing"] if br["project"] is None
+                                     else br["neurons"].variables["inexact_crossing"].get_value())
         src = (src_t.reshape(B, lay["n_src"]) - t0) / tu
         lif = (lif_t.reshape(B, lay["n_lif"]) - t0) / tu
         layers = [src[:, :self.n_inputs].copy()]
@@ -572,15 +572,15 @@ class LayeredNetwork:
         bias = [src[:, c:c + nb].copy() for c, nb in zip(lay["bias_col"], self.n_bias)]
         return TrialRecord(layers=layers, bias=bias, n_valid=n_valid)
 
-    def _warn_dropped_inputs(self, dropped):
-        """Warn (once per network) where more inputs reached a neuron within one time step than the model
-        keeps for the exact crossing (models.lif N_KEPT_ARRIVALS): a crossing in such a step is O(dt)."""
-        n = int(np.count_nonzero(dropped))
-        if n and not getattr(self, "_warned_dropped_inputs", False):
-            self._warned_dropped_inputs = True
-            warnings.warn(f"{n} neurons received more than {N_KEPT_ARRIVALS} inputs within one time step "
-                          f"(dt = {self.dt} tau_s) in this trial; a threshold crossing in such a step is exact "
-                          "only to O(dt). Lower dt for exact spike times there.", RuntimeWarning, stacklevel=3)
+    def _warn_inexact_crossings(self, inexact):
+        """Warn (once per network) where a neuron crossed threshold in a step with more inputs than the
+        model keeps for the exact crossing (models.lif N_KEPT_ARRIVALS): that spike time is O(dt)."""
+        n = int(np.count_nonzero(inexact))
+        if n and not getattr(self, "_warned_inexact_crossings", False):
+            self._warned_inexact_crossings = True
+            warnings.warn(f"{n} neurons crossed threshold in a time step with more than {N_KEPT_ARRIVALS} inputs "
+                          f"(dt = {self.dt} tau_s) in this trial; those spike times are exact only to O(dt). "
+                          "Lower dt for exact spike times there.", RuntimeWarning, stacklevel=3)
 
     def _replay_record(self, inputs):
         """The TrialRecord of one trial from the closed forms (simulator='replay'); the rows past the

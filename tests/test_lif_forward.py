@@ -133,19 +133,21 @@ def test_an_input_on_the_edge_of_the_crossing_step_stays_out_of_it_in_every_run(
         assert net.simulate(x)[1][0, 0] == pytest.approx(0.912, abs=1e-12)
 
 
-def test_more_inputs_in_one_step_than_kept_warns():
-    """Four inputs in one step are taken in order without a word; six are more than the model keeps
-    (models.lif N_KEPT_ARRIVALS), and the network says so once, naming dt."""
+def test_a_crossing_among_more_inputs_than_kept_warns():
+    """Four inputs in the step of the crossing are taken in order without a word; with six, more than
+    the model keeps (models.lif N_KEPT_ARRIVALS), the network says once that the spike time is O(dt),
+    naming dt; six inputs in a step before the crossing's step say nothing."""
     import warnings
 
-    for n, warns in ((4, False), (6, True)):
-        net = _one_neuron(n, np.full(n, 1.5), 0.1)
+    for n, weights, warns in ((4, 20.0, False), (6, 20.0, True), (6, 1.5, False)):   # 1.5: crosses at 0.66
+        net = _one_neuron(n, np.full(n, weights), 0.1)
         x = 0.31 + 0.01 * np.arange(n)[None, :]      # all arrive in (0.5, 0.6]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             T = net.simulate(x)[1][0, 0]
-        ours = [w for w in caught if "inputs within one time step" in str(w.message)]
-        assert bool(ours) == warns, [str(w.message) for w in caught]
+        ours = [w for w in caught if "crossed threshold in a time step" in str(w.message)]
+        assert bool(ours) == warns, (n, weights, [str(w.message) for w in caught])
         if warns:
-            assert "dt = 0.1" in str(ours[0].message)
-        assert np.isfinite(T)
+            assert "dt = 0.1" in str(ours[0].message) and 0.5 < T <= 0.6
+        else:
+            assert np.isfinite(T)
