@@ -52,13 +52,17 @@ __all__ = ["LIF"]
 N_KEPT_ARRIVALS = 4
 
 
-def _flow_back(k, u):
-    """Brian2 code: the state (v_b, I_b) a time `u` before the end of the step, by the exact backward
-    flow of the linear dynamics from (v, I); `k` is the PSP kernel code of the model, in terms of `u`.
+def _v_back(k, u, v="v", current="I"):
+    """Brian2 expression: V a time `u` before the end of the step, by the exact backward flow of the
+    linear dynamics from the end state (v, current); `k` is the PSP kernel code of the model at `u`.
     With a constant current I_ext the flow relaxes to E_l + I_ext/g_l (zero I_ext: the plain LIF flow)."""
-    return (f"u_b = {u}\n"
-            "I_b = I*exp(u_b/tau_s)\n"
-            f"v_b = E_l + I_ext/g_l + (v - E_l - I_ext/g_l - I_b/g_l*{k})*exp(u_b/tau_m)\n")
+    return (f"E_l + I_ext/g_l + ({v} - E_l - I_ext/g_l - ({current})*exp(({u})/tau_s)/g_l*{k})"
+            f"*exp(({u})/tau_m)")
+
+
+def _flow_back(k, u):
+    """Brian2 code: the state (v_b, I_b) a time `u` before the end of the step (see `_v_back`)."""
+    return f"u_b = {u}\nI_b = I*exp(u_b/tau_s)\nv_b = {_v_back(k, 'u_b')}\n"
 
 
 def _insert_sorted(n, t_new, w_new, parity, cond, suffix=""):
@@ -204,12 +208,10 @@ class LIF:
         s = [f"clip(t + dt - {t}, 0*second, dt)" for t in ta]
         checks = []
         for k in range(N_KEPT_ARRIVALS):     # V at arrival k without the later arrivals of the step
-            later = [f"int({in_step[j]})*{_kept('wa', j + 1)}*weight_unit" for j in range(k)]
-            v = "v" + "".join(f" - {w}/g_l*{kern(s[j])}" for j, w in enumerate(later))
-            i = "I" + "".join(f" - {w}*exp(-{s[j]}/tau_s)" for j, w in enumerate(later))
-            v_at = (f"E_l + I_ext/g_l + ({v} - E_l - I_ext/g_l - ({i})*exp({s[k]}/tau_s)/g_l*{kern(s[k])})"
-                    f"*exp({s[k]}/tau_m)")
-            checks.append(f"({in_step[k]} and {v_at} > v_th)")
+            later = [self._contribution(f"int({in_step[j]})*{_kept('wa', j + 1)}", s[j]) for j in range(k)]
+            v = "(v" + "".join(f" - {dv}" for dv, _ in later) + ")"
+            i = "I" + "".join(f" - {di}" for _, di in later)
+            checks.append(f"({in_step[k]} and {_v_back(kern(s[k]), s[k], v, i)} > v_th)")
         return f"not has_spiked and (v > v_th or ({in_step[0]} and ({' or '.join(checks)})))"
 
     #: iterations of the safeguarded Newton search for the crossing inside its segment of the step
@@ -270,9 +272,13 @@ class LIF:
     def _arrival_code(self, k, op, factor=None):
         """Brian2 code: take out (op '-=') or put back ('+=') the contribution of kept arrival k at the
         end of the step, times `factor` (default in{k}, whether it lies in this step)."""
-        f = factor or f"in{k}"
-        return (f"v {op} {f}*wa{k}*weight_unit/g_l*{self.kernel_code(f's{k}')}\n"
-                f"I {op} {f}*wa{k}*weight_unit*exp(-s{k}/tau_s)\n")
+        dv, di = self._contribution(f"{factor or f'in{k}'}*wa{k}", f"s{k}")
+        return f"v {op} {dv}\nI {op} {di}\n"
+
+    def _contribution(self, w, s):
+        """Brian2 expressions (dv, dI): what an input of weight `w` (weight units) that arrived a time
+        `s` before the end of the step adds to v and I there."""
+        return f"{w}*weight_unit/g_l*{self.kernel_code(s)}", f"{w}*weight_unit*exp(-({s})/tau_s)"
 
     def kernel_pair_code(self, s: str) -> str:
         """Brian2 code for one unit input after a time `s`: decay_s = exp(-s/tau_s) (its current),

@@ -558,11 +558,11 @@ class LayeredNetwork:
         B, tu, lay = self.batch_size, br["tu"], br["layout"]
         if br["project"] is None:
             srcv, lifv, _ = self._arrays()
-            src_t, lif_t = srcv["t_spike"], lifv["t_spike"]
+            src_t, lif_t, inexact = srcv["t_spike"], lifv["t_spike"], lifv["inexact_crossing"]
         else:  # the arrays the last standalone run wrote
             src_t, lif_t = (br[g].variables["t_spike"].get_value() for g in ("sources", "neurons"))
-        self._warn_inexact_crossings(lifv["inexact_crossing"] if br["project"] is None
-                                     else br["neurons"].variables["inexact_crossing"].get_value())
+            inexact = br["neurons"].variables["inexact_crossing"].get_value()
+        self._warn_inexact_crossings(inexact)
         src = (src_t.reshape(B, lay["n_src"]) - t0) / tu
         lif = (lif_t.reshape(B, lay["n_lif"]) - t0) / tu
         layers = [src[:, :self.n_inputs].copy()]
@@ -575,8 +575,10 @@ class LayeredNetwork:
     def _warn_inexact_crossings(self, inexact):
         """Warn (once per network) where a neuron crossed threshold in a step with more inputs than the
         model keeps for the exact crossing (models.lif N_KEPT_ARRIVALS): that spike time is O(dt)."""
+        if getattr(self, "_warned_inexact_crossings", False):
+            return
         n = int(np.count_nonzero(inexact))
-        if n and not getattr(self, "_warned_inexact_crossings", False):
+        if n:
             self._warned_inexact_crossings = True
             warnings.warn(f"{n} neurons crossed threshold in a time step with more than {N_KEPT_ARRIVALS} inputs "
                           f"(dt = {self.dt} tau_s) in this trial; those spike times are exact only to O(dt). "
