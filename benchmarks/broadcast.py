@@ -40,7 +40,8 @@ def measure(hidden, batch, repeat):
                          delays=DelayConfig("synaptic", init=(1.0, 0.5), max_delay=2.0), n_bias=0,
                          weight_init=((0.01, 0.1), (0.1, 0.2)), batch_size=batch, dt=0.25 * ms, duration=40 * ms)
     net.simulate(np.full((1, 784), np.inf))           # build and run once
-    br = net._brian
+    backend = net.backend
+    br = backend.state
     rng = np.random.default_rng(0)
 
     def touch(name):
@@ -52,16 +53,16 @@ def measure(hidden, batch, repeat):
 
     def weights():
         touch("w")
-        net._broadcast_params()
+        backend._broadcast_params()
 
     def delays():
         touch("synaptic")
-        net._broadcast_params()
+        backend._broadcast_params()
 
     tw, td = median_time(weights, repeat), median_time(delays, repeat)
-    tq = median_time(lambda: net._reset_queues(reprepare=True), repeat)
-    n_syn = sum(len(syn) for syn, _ in br["synapses"].values())
-    nbytes = sum(v.get_value().nbytes for syn, _ in br["synapses"].values()
+    tq = median_time(lambda: backend._reset_queues(reprepare=True), repeat)
+    n_syn = sum(len(syn) for syn, _ in br.synapses.values())
+    nbytes = sum(v.get_value().nbytes for syn, _ in br.synapses.values()
                  for k, v in syn.variables.items() if hasattr(v, "get_value") and getattr(v, "size", 0) == len(syn))
     return {"synapses": n_syn, "master_params": int(sum(v.size for p in net.params for v in p.values())),
             "seconds_weights": tw, "seconds_delays": td, "seconds_queue_prepare": tq,

@@ -120,10 +120,10 @@ def time_device(net_name, device, args):
         if device == "dask-2-workers":
             from dask.distributed import Client, LocalCluster
 
-            from brian2learn.parallel import DataParallelNetwork
+            from brian2learn.backends import DataParallel
             cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)
-            trainer.net = DataParallelNetwork(trainer.net, client)
+            trainer.net.use_backend(DataParallel(trainer.net.backend.name, client))
         x, y = trainer.train
         B = trainer.net.batch_size
         if device == "cpp_standalone-in-simulation":

@@ -29,6 +29,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import command, machine, write_results  # noqa: E402
 
+from brian2learn.backends import EventDriven  # noqa: E402
 from brian2learn.experiments.yinyang import build  # noqa: E402
 
 
@@ -39,6 +40,7 @@ def flat(grads):
 def compare_epoch(trainer):
     """One pass over the training set without learning: Brian2 vs replay records and gradients."""
     net, (x, y) = trainer.net, trainer.train
+    replay = EventDriven()
     B = net.batch_size
     order = np.arange(len(x))
     cosines, sums, n = [], {"brian2": 0.0, "replay": 0.0}, 0
@@ -52,7 +54,7 @@ def compare_epoch(trainer):
     def on_trial(k, rec_b):
         nonlocal n
         idx = order[k * B:k * B + rec_b.n_valid]
-        rec_r = net._replay_record(x[idx])
+        rec_r = replay.record(net, x[idx])
         m = rec_b.n_valid
         bad = np.zeros(m, bool)
         for tb, tr in zip(rec_b.layers[1:], rec_r.layers[1:]):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoints import atomic_write_bytes
+from ..training.checkpoints import atomic_write_bytes
 from .idx import DatasetError, cache_dir, load_mnist
 
 __all__ = ["EVENT_DTYPE", "SENSOR", "read_nmnist", "write_nmnist", "frames", "emulate_nmnist",

@@ -44,7 +44,7 @@ from ..datasets import load_idx_dataset, ttfs_latency
 from ..learning_rules import Adam, WeightBumping
 from ..learning_rules.optimizers import param_group
 from ..models import LIF, DelayConfig, LayeredNetwork, normal, relative_to_threshold, ternary
-from ..in_simulation import InSimulationTrainer
+from ..backends.in_simulation import InSimulationTrainer
 from ..training import Trainer
 
 __all__ = ["DEFAULTS", "TRAINING", "WEIGHTS", "build", "data", "weight_inits"]

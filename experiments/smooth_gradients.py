@@ -37,7 +37,7 @@ import time
 import numpy as np
 from brian2 import ms
 
-from ..checkpoints import load_checkpoint, save_checkpoint
+from ..training.checkpoints import load_checkpoint, save_checkpoint
 from ..datasets import load_idx_dataset
 from ..learning_rules.optimizers import SGD, AdaBelief, ExponentialLR
 from ..learning_rules.smooth_gradient import QIFSmoothGradient, SmoothGradient, smooth_mnist_loss

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from ..checkpoints import load_checkpoint, save_checkpoint
+from ..training.checkpoints import load_checkpoint, save_checkpoint
 from ..datasets import load_idx_dataset, rate_steps
 from ..learning_rules.bptt import BPTT
 from ..learning_rules.optimizers import Adam, StepLR

@@ -36,18 +36,12 @@ from brian2 import ms
 from ..learning_rules.losses import LOSSES, batch_mean_gradient, predict
 from ..learning_rules.optimizers import Adam, StepLR
 from ..learning_rules.spike_time_gradient import SpikeTimeGradient
-from ..models.network import TrialRecord
+from ..backends.pynn import record_from_layers
 from .brainscales2 import BSS2, quantise_weights, write_chip_script
 from .pynn_export import run_pynn
 
 __all__ = ["BrianSubstrate", "PyNNSubstrate", "ChipSubstrate", "HardwareAware", "replicate_inputs",
            "gradients", "train_in_the_loop", "evaluate", "loss_substrate"]
-
-
-def _record(net, x, layers):
-    bias = [np.broadcast_to(bt, (len(x), nb)).copy() for bt, nb in zip(net.bias_times, net.n_bias)]
-    return TrialRecord(layers=[np.asarray(x, float)] + [np.asarray(t, float) for t in layers], bias=bias,
-                       n_valid=len(x))
 
 
 class BrianSubstrate:
@@ -59,7 +53,7 @@ class BrianSubstrate:
         self.net = net
 
     def run(self, input_times):
-        return _record(self.net, input_times, self.net.simulate(input_times)[1:])
+        return record_from_layers(self.net, input_times, self.net.simulate(input_times)[1:])
 
 
 class PyNNSubstrate:
@@ -71,7 +65,7 @@ class PyNNSubstrate:
 
     def run(self, input_times):
         layers, _ = run_pynn(self.net, self.sim, input_times, self.timestep, **self.kwargs)
-        return _record(self.net, input_times, layers)
+        return record_from_layers(self.net, input_times, layers)
 
 
 class ChipSubstrate:
@@ -107,7 +101,7 @@ class ChipSubstrate:
                 if any(proj["delayed"]):
                     offset += self.hw.delay_min_us
                 layers.append((z[f"layer{l}_us"] - offset) / self.hw.time_unit_us)
-        return _record(self.net, x, layers)
+        return record_from_layers(self.net, x, layers)
 
 
 def loss_substrate(net, spikes, x, y, loss="mse"):

@@ -65,8 +65,8 @@ def _crossings(model):
         return _crossings_equal
     if abs(model.ratio - 2.0) < 1e-12:
         return _crossings_ratio2
-    raise ValueError(f"simulator='replay' needs the closed forms of tau_m = tau_s or tau_m = 2 tau_s; "
-                     f"this LIF has tau_m / tau_s = {model.ratio:g}: use simulator='brian2'")
+    raise ValueError(f"the event back end needs the closed forms of tau_m = tau_s or tau_m = 2 tau_s; "
+                     f"this LIF has tau_m / tau_s = {model.ratio:g}: use backend='brian2'")
 
 
 def layer_first_spikes(model, arrivals, weights, t_max):

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from brian2learn.checkpoints import atomic_write_bytes, load_checkpoint, save_checkpoint
+from brian2learn.training.checkpoints import atomic_write_bytes, load_checkpoint, save_checkpoint
 from brian2learn.learning_rules.optimizers import Adam
 
 

@@ -133,7 +133,7 @@ def test_gradients_match_finite_differences_of_the_replay_simulator(ratio):
     """simulator='replay' (closed-form event forward, no time grid): the same rule equals central
     differences of the replayed spike times, every parameter kind, three layers."""
     net = make_net(ratio, [4, 3, 2], "axonal+dendritic+synaptic", None, seed=11)
-    net.simulator = "replay"
+    net.use_backend("event")
     x = np.random.default_rng(11).uniform(0.1, 1.5, (6, 3))
     c = np.random.default_rng(12).normal(size=(6, 2))
     assert_gradients_match(net, x, c, per_array=4, require_most_nonzero=True)

@@ -6,7 +6,7 @@ import pytest
 from brian2 import ms
 
 from brian2learn.datasets import ttfs_linear, yin_yang
-from brian2learn.in_simulation import InSimulationTrainer
+from brian2learn.backends import InSimulationTrainer, UnsupportedBackendError
 from brian2learn.learning_rules import AdaBelief, Adam, WeightBumping
 from brian2learn.models import LIF, DelayConfig, LayeredNetwork
 from brian2learn.training import Trainer
@@ -94,13 +94,13 @@ def test_unsupported_training_settings_are_refused(change, match):
 
 
 @pytest.mark.parametrize("delays, match", [
-    (DelayConfig("axonal"), "synaptic delays only"),
-    (DelayConfig("synaptic", reparam=(0.0, 1.0)), "clipped delays"),
+    (DelayConfig("axonal"), "'in-simulation' does not run delay kinds axonal; use backend="),
+    (DelayConfig("synaptic", reparam=(0.0, 1.0)), "does not run reparameterised delays"),
 ])
 def test_unsupported_delays_are_refused(delays, match):
     train, test = data()
     net = LayeredNetwork(4, [5, 3], delays=delays, dt=0.01 * TAU, duration=4 * TAU)
-    with pytest.raises(NotImplementedError, match=match):
+    with pytest.raises(UnsupportedBackendError, match=match):
         InSimulationTrainer(net, train, test, optimizer=Adam(0.01), progress=False)
 
 

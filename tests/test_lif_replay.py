@@ -88,14 +88,16 @@ def test_yinyang_training_is_the_same_on_both_simulators():
 
 
 def test_replay_refuses_what_it_cannot_simulate():
-    with pytest.raises(ValueError, match="tau_m / tau_s = 1.5: use simulator='brian2'"):
+    with pytest.raises(ValueError, match="backend 'event' does not run tau_m / tau_s = 1.5; use backend='brian2'"):
         LayeredNetwork(2, [2], model=LIF(tau_s=TAU_S, tau_m=1.5 * TAU_S), simulator="replay")
-    with pytest.raises(ValueError, match="simulator must be 'brian2' or 'replay'"):
+    with pytest.raises(ValueError, match="simulator='event' with device='runtime' names no back end"):
         LayeredNetwork(2, [2], simulator="event")
-    with pytest.raises(ValueError, match="no device"):
+    with pytest.raises(ValueError, match="backend=" + "'brian2' or 'brian2-cpp'"):
+        LayeredNetwork(2, [2], model=LIF(tau_s=TAU_S, tau_m=1.5 * TAU_S), backend="event")
+    with pytest.raises(ValueError, match="names no back end"):
         LayeredNetwork(2, [2], simulator="replay", device="cpp_standalone")
     recorded = LayeredNetwork(2, [2], record_states=True)
-    with pytest.raises(ValueError, match="no record_states"):   # use_simulator checks like the constructor
+    with pytest.raises(ValueError, match="'event' does not run record_states=True"):   # checked like the constructor
         with recorded.use_simulator("replay"):
             pass
     assert recorded.simulator == "brian2"

@@ -5,7 +5,7 @@ import pytest
 distributed = pytest.importorskip("dask.distributed", reason="needs dask[distributed] (the 'parallel' extra)")
 
 from brian2learn.experiments.yinyang import build  # noqa: E402
-from brian2learn.parallel import DataParallelNetwork  # noqa: E402
+from brian2learn.backends import DataParallel  # noqa: E402
 
 KW = dict(seed=5, n_train=200, n_test=100, batch_size=50, progress=False)
 
@@ -22,8 +22,8 @@ def test_two_workers_train_like_one_process(client):
     single.fit(2, log=None)
     multi, _ = build("4-30-3 W+synaptic", **KW)
     initial = [{k: v.copy() for k, v in p.items()} for p in multi.net.params]
-    multi.net = DataParallelNetwork(multi.net, client)
-    assert len(multi.net.replicas) == 2 and multi.net.share == 25
+    backend = multi.net.use_backend(DataParallel("brian2", client))
+    assert len(backend.replicas) == 2 and backend.share == 25
     multi.fit(2, log=None)
     for p0, ps, pm in zip(initial, single.net.params, multi.net.params):
         for k in ps:
@@ -31,8 +31,8 @@ def test_two_workers_train_like_one_process(client):
             np.testing.assert_allclose(pm[k], ps[k], rtol=1e-10, atol=1e-12)
     assert [h["test_acc"] for h in multi.history] == [h["test_acc"] for h in single.history]
     # every replica holds the driver's parameters after the last step
-    multi.net._sync()
-    for replica in multi.net.replicas:
+    backend.sync()
+    for replica in backend.replicas:
         for pr, pm in zip(replica.get_params().result(), multi.net.params):
             for k in pm:
                 np.testing.assert_array_equal(pr[k], pm[k])
@@ -41,4 +41,4 @@ def test_two_workers_train_like_one_process(client):
 def test_more_replicas_than_samples_is_refused(client):
     tr, _ = build("4-30-3 W", n_train=10, n_test=10, batch_size=1, progress=False)
     with pytest.raises(ValueError, match="n_replicas"):
-        DataParallelNetwork(tr.net, client)
+        tr.net.use_backend(DataParallel("brian2", client))

@@ -108,7 +108,7 @@ def test_current_encoding_bad_arguments():
     m = SpikingSciML(task.domain, hidden=3, n_points=5, encode="current")
     with pytest.raises(ValueError, match="exact gradients need encode='ttfs'"):
         m.exact_gradient(task.points, task.grad)
-    with pytest.raises(ValueError, match="input_currents=True needs device='runtime'"):
+    with pytest.raises(ValueError, match="'brian2-cpp' does not run input_currents=True; use backend='brian2'"):
         LayeredNetwork(2, [3], model=MODEL, input_currents=True, device="cpp_standalone")
     net = LayeredNetwork(2, [3], batch_size=1, **KW)
     with pytest.raises(ValueError, match="must be finite"):

@@ -55,5 +55,5 @@ def test_a_later_standalone_network_invalidates_the_earlier_one(standalone_dir, 
 
 
 def test_unknown_device_is_refused():
-    with pytest.raises(ValueError, match="device must be 'runtime', 'cpp_standalone' or 'cuda_standalone'"):
+    with pytest.raises(ValueError, match="device='cuda' names no back end; use backend='brian2', 'brian2-cpp'"):
         LayeredNetwork(4, [3], device="cuda")

@@ -1,8 +1,10 @@
-"""The fit loop: epochs of minibatches in one Brian2 run each, metrics, checkpoints, exact resume.
+"""One Trainer: a network, the back end that runs it, a learning rule, a loss, an optimiser, callbacks.
 
-One epoch = one `Network.run` over all its trials; the learning rule runs at each trial boundary
-(network_operation): loss on the output spike times -> weight bumping or exact gradients ->
-optimiser step -> the next trial sees the new parameters.
+One epoch = one pass of the back end over the training set in minibatches (on the Brian2 runtime one
+`Network.run`, the rule at each trial boundary); after each trial: loss on the output spike times ->
+weight bumping or the rule's gradients -> optimiser step -> the next trial sees the new parameters.
+Around the epochs, callbacks (training.callbacks) show progress, log, checkpoint, schedule the
+learning rate and stop early.
 
 Checkpoints (written to a temporary file, then renamed, so a crash never leaves a broken one) hold
 the parameters, the optimiser state, the bumping state, the epoch, the history and the RNG state:
@@ -13,12 +15,12 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from .callbacks import CallbackList, Checkpoint, ConsoleLogger, ProgressBar
 from .checkpoints import load_checkpoint, save_checkpoint
-from .learning_rules.losses import LOSSES, batch_mean_gradient, predict
-from .learning_rules.optimizers import StepLR, param_group
-from .learning_rules.spike_time_gradient import SpikeTimeGradient
+from ..learning_rules.losses import LOSSES, batch_mean_gradient, predict
+from ..learning_rules.optimizers import StepLR, param_group
+from ..learning_rules.spike_time_gradient import SpikeTimeGradient
 
 __all__ = ["Trainer"]
 
@@ -39,21 +41,37 @@ def _check_dataset(name, data, n_inputs, n_classes):
 
 
 class Trainer:
-    """Train a LayeredNetwork with exact spike-time gradients.
+    """Train a LayeredNetwork on spike times.
 
     network : LayeredNetwork;  train, test : (input times (N, n_in) in tau_s units, labels)
+    backend : the back end that runs it (a name of brian2learn.backends.BACKENDS or a back-end object;
+        None: the network's own). backend='in-simulation' gives an InSimulationTrainer: every epoch,
+        rule and optimiser included, is one compiled Brian2 run
+    rule : the learning rule (default: learning_rules.SpikeTimeGradient of the network's model)
     optimizer : learning_rules.optimizers.Adam / SGD;  schedule : (step_size, gamma) or None, or
         (step_size, gamma, decay_start, decay_end) with a final linear decay (optimizers.StepLR)
     loss : 'ce' (TTFS cross-entropy) or 'mse' (shift-invariant MSE);  loss_kwargs : xi / delta
+    callbacks : training.callbacks objects (progress, logging, checkpoints, early stopping, ...)
     bumping : learning_rules.WeightBumping or None;  seed : data order
     trainable : the parameter groups that learn, ('weights', 'delays') by default; ('delays',) is
         delay-only training (weights stay bit-identical), ('weights',) freezes the delays
+    progress : show a progress bar (the ProgressBar callback) during `fit`
     """
 
-    def __init__(self, network, train, test=None, optimizer=None, schedule=(20, 0.95), loss="ce",
-                 loss_kwargs=None, bumping=None, seed=0, progress=True, trainable=("weights", "delays")):
-        from .learning_rules.optimizers import Adam
+    def __new__(cls, *args, backend=None, **kwargs):
+        if cls is Trainer and backend == "in-simulation":
+            from ..backends.in_simulation import InSimulationTrainer
 
+            return super().__new__(InSimulationTrainer)
+        return super().__new__(cls)
+
+    def __init__(self, network, train, test=None, optimizer=None, schedule=(20, 0.95), loss="ce",
+                 loss_kwargs=None, bumping=None, seed=0, progress=True, trainable=("weights", "delays"),
+                 backend=None, rule=None, callbacks=()):
+        from ..learning_rules.optimizers import Adam
+
+        if backend is not None and backend != "in-simulation":
+            network.use_backend(backend)
         self.net = network
         n_out = network.layer_sizes[-1]
         self.train = _check_dataset("train", train, network.n_inputs, n_out)
@@ -65,9 +83,12 @@ class Trainer:
         self.loss_name = loss
         self.loss_kwargs = dict(loss_kwargs or {})
         self.loss_kwargs.setdefault("t_missing", network.duration)
-        self.rule = SpikeTimeGradient(network.model)
+        self.rule = rule if rule is not None else SpikeTimeGradient(network.model)
+        if not callable(getattr(self.rule, "backward", None)):
+            raise TypeError(f"rule must have backward(network, record, dL_dT) (e.g. SpikeTimeGradient), got {rule!r}")
         self.optimizer = optimizer if optimizer is not None else Adam(0.01)
         self.schedule = StepLR(self.optimizer, *schedule) if schedule else None
+        self.callbacks = CallbackList(callbacks)
         trainable = (trainable,) if isinstance(trainable, str) else tuple(trainable)
         unknown = set(trainable) - {"weights", "delays"}
         if unknown or not trainable:
@@ -84,6 +105,9 @@ class Trainer:
         self.epoch = 0
         self.history = []
         self.progress = progress
+        self.stop_training = False
+        self.first_epoch_of_run = 0
+        self._active = CallbackList()
 
     # ---- one trial ----------------------------------------------------------------------
     def _loss(self, t_out, labels):
@@ -112,23 +136,26 @@ class Trainer:
         return self.net.backward(self.rule, record, batch_mean_gradient(dL, len(record.output)))
 
     # ---- epochs -------------------------------------------------------------------------
+    @property
+    def n_train(self):
+        return len(self.train[0])
+
     def train_epoch(self):
+        """One pass over the training set in shuffled minibatches; returns the epoch's metrics."""
         x, y = self.train
         if self.schedule:
             self.schedule.set_epoch(self.epoch)
         order = self.rng.permutation(len(x))
         B = self.net.batch_size
         stats = dict(loss=0.0, correct=0, n=0, bumped=0)
-        bar = tqdm(total=len(x), desc=f"epoch {self.epoch + 1}", leave=False, disable=not self.progress)
 
         def on_trial(k, record):
             self._learn(record, y[order[k * B:k * B + record.n_valid]], stats)
-            bar.update(record.n_valid)
+            self._active.on_batch_end(self, k, record.n_valid)
 
         t0 = time.perf_counter()
         self.net.run_trials(x, on_trial, batch_order=order)
         seconds = time.perf_counter() - t0
-        bar.close()
         self.epoch += 1
         return dict(train_loss=stats["loss"] / stats["n"], train_acc=stats["correct"] / stats["n"],
                     bumped_batches=stats["bumped"], epoch_seconds=seconds)
@@ -142,19 +169,30 @@ class Trainer:
         loss, _ = self._loss(t_out, y)
         return float(np.mean(predict(t_out) == y)), float(loss.mean()), t_out
 
-    def fit(self, epochs, checkpoint=None, log=print):
-        """Train until `epochs` epochs are done in total (resumes from self.epoch)."""
-        while self.epoch < epochs:
-            row = {"epoch": self.epoch + 1, **self.train_epoch()}
-            if self.test is not None:
-                row["test_acc"], row["test_loss"], _ = self.evaluate()
-            self.history.append(row)
-            if log:
-                log(f"epoch {row['epoch']:4d}  train acc {row['train_acc']:.4f} (during epoch)  "
-                    + (f"test acc {row['test_acc']:.4f}  " if "test_acc" in row else "")
-                    + f"loss {row['train_loss']:.4f}  {row['epoch_seconds']:.2f} s")
-            if checkpoint:
-                self.save(checkpoint)
+    def fit(self, epochs, checkpoint=None, log=print, callbacks=()):
+        """Train until `epochs` epochs are done in total (resumes from self.epoch, e.g. after `load`).
+
+        Callbacks: the trainer's own, then `callbacks`, then those the flags ask for: a ProgressBar
+        (progress=True), a ConsoleLogger (log: a function of one string; None for none) and a
+        Checkpoint to `checkpoint` (a path) after every epoch."""
+        extra = [ProgressBar()] if self.progress else []
+        extra += [ConsoleLogger(log)] if log else []
+        extra += [Checkpoint(checkpoint)] if checkpoint else []
+        self._active = CallbackList(list(self.callbacks) + list(callbacks) + extra)
+        self.stop_training = False
+        self.first_epoch_of_run = self.epoch
+        self._active.on_train_begin(self)
+        try:
+            while self.epoch < int(epochs) and not self.stop_training:
+                self._active.on_epoch_begin(self, self.epoch)
+                row = {"epoch": self.epoch + 1, **self.train_epoch()}
+                if self.test is not None:
+                    row["test_acc"], row["test_loss"], _ = self.evaluate()
+                self.history.append(row)
+                self._active.on_epoch_end(self, self.epoch - 1, row)
+            self._active.on_train_end(self)
+        finally:
+            self._active = CallbackList()
         return self.history
 
     # ---- checkpoints --------------------------------------------------------------------
@@ -162,7 +200,8 @@ class Trainer:
         """Atomically write `path` (.npz: arrays) and `path`.json (epoch, history, RNG, states)."""
         save_checkpoint(path, self.net.params, self.optimizer,
                         {"epoch": self.epoch, "history": self.history, "rng": self.rng.bit_generator.state,
-                         "bumping": self.bumping.state_dict() if self.bumping else None})
+                         "bumping": self.bumping.state_dict() if self.bumping else None,
+                         "callbacks": [cb.state_dict() for cb in self._stateful_callbacks()]})
 
     def load(self, path):
         """Restore everything `save` wrote (same network architecture required)."""
@@ -172,4 +211,10 @@ class Trainer:
         self.rng.bit_generator.state = meta["rng"]
         if self.bumping is not None and meta["bumping"] is not None:
             self.bumping.load_state_dict(meta["bumping"])
+        for cb, state in zip(self._stateful_callbacks(), meta.get("callbacks", [])):
+            cb.load_state_dict(state)
         return self
+
+    def _stateful_callbacks(self):
+        """The trainer's own callbacks, whose state checkpoints keep (in order)."""
+        return list(self.callbacks)

@@ -53,15 +53,27 @@ import time
 import numpy as np
 from brian2 import (Equations, Function, Network, NeuronGroup, SpikeMonitor, Synapses, TimedArray, second)
 
-from .learning_rules.losses import predict
-from .learning_rules.optimizers import Adam
-from .learning_rules.spike_time_gradient import SpikeTimeGradient, UnsupportedModelError
-from .models.delays import DELIVERY_DUE, DELIVERY_STEP_CODE
-from .models.network import SCHEDULE, source_group
-from .models.standalone import StandaloneProject, default_directory
-from .training import Trainer
+from ..learning_rules.losses import predict
+from ..learning_rules.optimizers import Adam
+from ..learning_rules.spike_time_gradient import SpikeTimeGradient, UnsupportedModelError
+from ..models.delays import DELIVERY_DUE, DELIVERY_STEP_CODE
+from ..models.standalone import StandaloneProject, default_directory
+from ..training.trainer import Trainer
+from .base import Capabilities
+from .brian2_runtime import SCHEDULE, Brian2Runtime, source_group
 
-__all__ = ["InSimulationTrainer"]
+__all__ = ["InSimulation", "InSimulationTrainer"]
+
+
+class InSimulation(Brian2Runtime):
+    """Back end "in-simulation": `Trainer(..., backend="in-simulation")` trains every epoch as one
+    compiled run (InSimulationTrainer below); trials outside training run on the Brian2 runtime."""
+
+    name = "in-simulation"
+    capabilities = Capabilities(summary="the whole epoch (forward, exact gradient, Adam, test set) as one "
+                                        "cpp_standalone run; Trainer with loss='ce' and Adam only",
+                                delay_kinds=frozenset({"synaptic"}), reparameterised_delays=False,
+                                copy_offsets=False, training="fused")
 
 STEP = "(t_in_timesteps % P_steps)"  # the step inside the current trial
 DELAY_EXACT = "(latency + d)*tau_s"     # a synapse's transmission delay from its trained delay d
@@ -105,10 +117,13 @@ class InSimulationTrainer(Trainer):
 
     def __init__(self, network, train, test=None, optimizer=None, schedule=None, loss="ce", loss_kwargs=None,
                  bumping=None, seed=0, progress=True, trainable=("weights", "delays"), directory=None,
-                 threads=None):
+                 threads=None, backend="in-simulation", rule=None, callbacks=()):
+        if backend != "in-simulation" or rule is not None:
+            raise ValueError("InSimulationTrainer runs its own generated rule on backend 'in-simulation': "
+                             "pass neither another backend nor a rule")
         super().__init__(network, train, test, optimizer=optimizer, schedule=schedule, loss=loss,
                          loss_kwargs=loss_kwargs, bumping=bumping, seed=seed, progress=progress,
-                         trainable=trainable)
+                         trainable=trainable, callbacks=callbacks)
         self._check_supported()
         if threads:
             raise NotImplementedError("in-simulation training runs single-threaded (threads=None): its queue "
@@ -127,13 +142,9 @@ class InSimulationTrainer(Trainer):
                                         "gradient needs (Brian2 code for the PSP kernel and its derivative, the "
                                         "held inputs and the rest state); use Trainer instead")
         SpikeTimeGradient(model)  # the same requirements as the numpy rule
-        kinds = net.delay_config.kinds
-        if set(kinds) - {"synaptic"}:
-            raise NotImplementedError(f"in-simulation training supports synaptic delays only, the network has "
-                                      f"{kinds}; use Trainer for axonal or dendritic delays")
-        if kinds and net.delay_config.reparam is not None:
-            raise NotImplementedError("in-simulation training needs clipped delays (DelayConfig(reparam=None)); "
-                                      "use Trainer for reparameterised delays")
+        from . import check_supported
+
+        check_supported(InSimulation(), net)   # delay kinds, clipped delays, record_states
         if self.loss_name != "ce":
             raise NotImplementedError(f"in-simulation training implements the TTFS cross-entropy only "
                                       f"(loss='ce'), got loss={self.loss_name!r}; use Trainer for it")
@@ -144,8 +155,6 @@ class InSimulationTrainer(Trainer):
             raise NotImplementedError(f"in-simulation training implements Adam (amsgrad optional) without "
                                       f"gradient clipping, got {type(opt).__name__}"
                                       f"(max_grad_norm={getattr(opt, 'max_grad_norm', None)})")
-        if net.record_states:
-            raise NotImplementedError("record_states is not available in in-simulation training")
 
     @property
     def groups(self):
@@ -171,7 +180,7 @@ class InSimulationTrainer(Trainer):
             return self._program
         net, model = self.net, self.net.model
         tu = model.time_unit
-        lay = net._layout(copies=1)
+        lay = net.layout(copies=1)
         M, L = net.batch_size, net.n_layers
         S_D = int(round(net.duration / net.dt))
         max_delay = net.latency + (net.delay_config.max_delay if net.delay_config.kinds else 0.0)
@@ -193,7 +202,7 @@ class InSimulationTrainer(Trainer):
             table[:-1, c:c + nb] = net.bias_times[l]  # the silent row stays silent
         labels = np.concatenate([y_tr, y_te, [0]]).astype(float)
         groups = self.groups
-        key = repr((net._signature(), "in-simulation", n_train, n_test, tuple(groups), self.loss_kwargs,
+        key = repr((net.signature(), "in-simulation", n_train, n_test, tuple(groups), self.loss_kwargs,
                     self.optimizer.b1, self.optimizer.b2, self.optimizer.eps, self.optimizer.amsgrad,
                     net.delay_config.max_delay, SpikeTimeGradient.min_slope,
                     hashlib.sha1(table.tobytes() + labels.tobytes()).hexdigest()))
@@ -386,6 +395,7 @@ class InSimulationTrainer(Trainer):
         t0 = time.perf_counter()
         prog["project"].run(args, results_directory=f"results_{os.getpid()}")
         seconds = time.perf_counter() - t0
+        self._active.on_batch_end(self, 0, len(x))   # the whole epoch was one run
         times = self._output_times(prog)
         self._read_back(prog)
         t_train = times[:prog["n_train"]]
