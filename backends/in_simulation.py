@@ -395,7 +395,7 @@ class InSimulationTrainer(Trainer):
         t0 = time.perf_counter()
         prog["project"].run(args, results_directory=f"results_{os.getpid()}")
         seconds = time.perf_counter() - t0
-        self._active.on_batch_end(self, 0, len(x))   # the whole epoch was one run
+        self.batch_done(0, len(x))   # the whole epoch was one run
         times = self._output_times(prog)
         self._read_back(prog)
         t_train = times[:prog["n_train"]]

@@ -128,5 +128,6 @@ def test_one_backend_argument_reaches_trainer_and_in_simulation():
     trainer.fit(1, log=None)
     fused = Trainer(net, train, backend="in-simulation", progress=False)
     assert type(fused).__name__ == "InSimulationTrainer"
+    axonal = LayeredNetwork(4, [5, 3], delays="axonal", seed=1)
     with pytest.raises(UnsupportedBackendError, match="'in-simulation' does not run delay kinds axonal"):
-        Trainer(network("axonal+dendritic"), train, backend="in-simulation", progress=False)
+        Trainer(axonal, train, backend="in-simulation", progress=False)

@@ -28,7 +28,7 @@ def test_round_trip_restores_parameters_optimiser_and_meta(tmp_path):
     for slot in ("m", "v", "vmax"):
         for k, v in opt.state_dict()["slots"][slot].items():
             np.testing.assert_array_equal(v, opt2.state_dict()["slots"][slot][k])
-    assert sorted(os.listdir(tmp_path)) == ["c.npz", "c.npz.json"]   # no temporary file left
+    assert sorted(os.listdir(tmp_path)) == ["c.npz"]   # one file (parameters and meta together), no temporary
 
 
 def test_mismatched_network_is_refused_before_anything_changes(tmp_path):
@@ -81,8 +81,7 @@ def test_benchmarks_resume_a_stopped_seed_from_its_checkpoint(tmp_path, load_ben
     args = SimpleNamespace(epochs=2, checkpoint_dir=str(tmp_path))
     first = Fake()
     assert [r["epoch"] for r in common.resumable_epochs(first, "cell", "mnist/1 steps=40", 0, 96, args)] == [1, 2]
-    assert sorted(os.listdir(tmp_path)) == ["mnist_1_steps=40-seed0-train96.npz",
-                                            "mnist_1_steps=40-seed0-train96.npz.json"]
+    assert sorted(os.listdir(tmp_path)) == ["mnist_1_steps=40-seed0-train96.npz"]
     again = Fake()
     args.epochs = 3
     assert [r["epoch"] for r in common.resumable_epochs(again, "cell", "mnist/1 steps=40", 0, 96, args)] == [3]

@@ -111,6 +111,10 @@ class ConsoleLogger(Callback):
         self.log = log
 
     def on_epoch_end(self, trainer, epoch, logs):
+        line = trainer.describe(logs) if hasattr(trainer, "describe") else None
+        if line is not None:
+            self.log(line)
+            return
         parts = [f"epoch {logs['epoch']:4d}"]
         for key, label in (("train_acc", "train acc"), ("test_acc", "test acc"), ("train_loss", "loss")):
             if key in logs:

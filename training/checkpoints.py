@@ -1,17 +1,17 @@
 """Checkpoints that a crash never breaks and that resume training exactly.
 
-A checkpoint is two files, each written to a temporary file in the same folder and then renamed
-over the old one (`os.replace` is atomic), so a reader sees the old or the new file, never half of one:
+A checkpoint is ONE .npz file, written to a temporary file in the same folder and then renamed over
+the old one (`os.replace` is atomic), so a reader (or a resume after a kill at any moment) sees the
+old or the new checkpoint, never half of one or the parameters of one with the metadata of another:
 
-    <path>        .npz: every parameter array ("param/<layer>/<name>") and the optimiser's moment
-                  arrays ("opt/<slot>/<key>")
-    <path>.json   the epoch, the history, the RNG state and any other JSON-able state the trainer adds
+    "param/<layer>/<name>"   every parameter array
+    "opt/<slot>/<key>"       the optimiser's moment arrays
+    "meta.json"              the epoch, the history, the RNG state, the optimiser's scalars and any other
+                             JSON-able state the trainer adds (UTF-8 bytes)
 
-The parameters are written first, so an interrupted save leaves the parameters of the new
-checkpoint with the metadata of the old one only if the process dies between the two renames; the
-metadata records the epoch, and `load_checkpoint` checks every array against the network's shapes.
-Used by `training.Trainer` (LIF networks, exact spike-time gradients) and
-`experiments.src.SRCTrainer` (SRC networks, BPTT).
+Checkpoints of the earlier two-file layout (the metadata in <path>.json) still load.
+`load_checkpoint` checks every array against the network's shapes before anything changes.
+Used by every trainer through training.loop.EpochLoop.
 """
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ import tempfile
 import numpy as np
 
 __all__ = ["atomic_write_bytes", "save_checkpoint", "load_checkpoint"]
+
+META_KEY = "meta.json"
 
 
 def atomic_write_bytes(path, data: bytes):
@@ -49,10 +51,11 @@ def save_checkpoint(path, params, optimizer, meta):
     opt = optimizer.state_dict()
     for slot, d in opt.pop("slots").items():
         arrays.update({f"opt/{slot}/{k}": v for k, v in d.items()})
+    text = json.dumps(dict(meta, optimizer=opt), indent=1, default=int)
+    arrays[META_KEY] = np.frombuffer(text.encode(), dtype=np.uint8)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
-    atomic_write_bytes(str(path) + ".json", json.dumps(dict(meta, optimizer=opt), indent=1, default=int).encode())
 
 
 def load_checkpoint(path, params, optimizer, config=None):
@@ -60,8 +63,13 @@ def load_checkpoint(path, params, optimizer, config=None):
     dict. The checkpoint must come from a network of the same architecture, and, with `config` (the
     settings the trainer saved as meta["config"]), with the same settings (else ValueError, raised
     before anything is loaded)."""
-    with open(str(path) + ".json") as f:
-        meta = json.load(f)
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    if META_KEY in arrays:
+        meta = json.loads(arrays.pop(META_KEY).tobytes().decode())
+    else:                                                   # the earlier two-file layout
+        with open(str(path) + ".json") as f:
+            meta = json.load(f)
     if config is not None:
         mine = json.loads(json.dumps(config))                # as it reads back from JSON (tuples -> lists)
         stored_cfg = meta.get("config", {})
@@ -70,8 +78,6 @@ def load_checkpoint(path, params, optimizer, config=None):
         if differ:
             raise ValueError(f"checkpoint {path} was written with other settings (stored, this run): {differ}; "
                              "create the trainer with the checkpoint's settings")
-    with np.load(path) as z:
-        arrays = {k: z[k] for k in z.files}
     expected = {f"param/{l}/{k}" for l, p in enumerate(params) for k in p}
     stored = {k for k in arrays if k.startswith("param/")}
     if stored != expected:

@@ -16,8 +16,7 @@ import time
 
 import numpy as np
 
-from .callbacks import CallbackList, Checkpoint, ConsoleLogger, ProgressBar
-from .checkpoints import load_checkpoint, save_checkpoint
+from .loop import EpochLoop
 from ..learning_rules.losses import LOSSES, batch_mean_gradient, predict
 from ..learning_rules.optimizers import StepLR, param_group
 from ..learning_rules.spike_time_gradient import SpikeTimeGradient
@@ -40,7 +39,7 @@ def _check_dataset(name, data, n_inputs, n_classes):
     return x, y.astype(int)
 
 
-class Trainer:
+class Trainer(EpochLoop):
     """Train a LayeredNetwork on spike times.
 
     network : LayeredNetwork;  train, test : (input times (N, n_in) in tau_s units, labels)
@@ -88,7 +87,6 @@ class Trainer:
             raise TypeError(f"rule must have backward(network, record, dL_dT) (e.g. SpikeTimeGradient), got {rule!r}")
         self.optimizer = optimizer if optimizer is not None else Adam(0.01)
         self.schedule = StepLR(self.optimizer, *schedule) if schedule else None
-        self.callbacks = CallbackList(callbacks)
         trainable = (trainable,) if isinstance(trainable, str) else tuple(trainable)
         unknown = set(trainable) - {"weights", "delays"}
         if unknown or not trainable:
@@ -101,13 +99,8 @@ class Trainer:
                              "(delay-only training): pass bumping=None")
         self.trainable = trainable
         self.bumping = bumping
-        self.rng = np.random.default_rng(seed)
-        self.epoch = 0
-        self.history = []
         self.progress = progress
-        self.stop_training = False
-        self.first_epoch_of_run = 0
-        self._active = CallbackList()
+        self._init_loop(seed, callbacks)
 
     # ---- one trial ----------------------------------------------------------------------
     def _loss(self, t_out, labels):
@@ -151,7 +144,7 @@ class Trainer:
 
         def on_trial(k, record):
             self._learn(record, y[order[k * B:k * B + record.n_valid]], stats)
-            self._active.on_batch_end(self, k, record.n_valid)
+            self.batch_done(k, record.n_valid)
 
         t0 = time.perf_counter()
         self.net.run_trials(x, on_trial, batch_order=order)
@@ -169,52 +162,21 @@ class Trainer:
         loss, _ = self._loss(t_out, y)
         return float(np.mean(predict(t_out) == y)), float(loss.mean()), t_out
 
-    def fit(self, epochs, checkpoint=None, log=print, callbacks=()):
-        """Train until `epochs` epochs are done in total (resumes from self.epoch, e.g. after `load`).
+    def run_epoch(self):
+        row = {"epoch": self.epoch + 1, **self.train_epoch()}
+        if self.test is not None:
+            row["test_acc"], row["test_loss"], _ = self.evaluate()
+        return row
 
-        Callbacks: the trainer's own, then `callbacks`, then those the flags ask for: a ProgressBar
-        (progress=True), a ConsoleLogger (log: a function of one string; None for none) and a
-        Checkpoint to `checkpoint` (a path) after every epoch."""
-        extra = [ProgressBar()] if self.progress else []
-        extra += [ConsoleLogger(log)] if log else []
-        extra += [Checkpoint(checkpoint)] if checkpoint else []
-        self._active = CallbackList(list(self.callbacks) + list(callbacks) + extra)
-        self.stop_training = False
-        self.first_epoch_of_run = self.epoch
-        self._active.on_train_begin(self)
-        try:
-            while self.epoch < int(epochs) and not self.stop_training:
-                self._active.on_epoch_begin(self, self.epoch)
-                row = {"epoch": self.epoch + 1, **self.train_epoch()}
-                if self.test is not None:
-                    row["test_acc"], row["test_loss"], _ = self.evaluate()
-                self.history.append(row)
-                self._active.on_epoch_end(self, self.epoch - 1, row)
-            self._active.on_train_end(self)
-        finally:
-            self._active = CallbackList()
-        return self.history
+    # ---- checkpoints (training.loop: atomic, exact resume) -------------------------------
+    @property
+    def params(self):
+        return self.net.params
 
-    # ---- checkpoints --------------------------------------------------------------------
-    def save(self, path):
-        """Atomically write `path` (.npz: arrays) and `path`.json (epoch, history, RNG, states)."""
-        save_checkpoint(path, self.net.params, self.optimizer,
-                        {"epoch": self.epoch, "history": self.history, "rng": self.rng.bit_generator.state,
-                         "bumping": self.bumping.state_dict() if self.bumping else None,
-                         "callbacks": [cb.state_dict() for cb in self._stateful_callbacks()]})
+    def state_meta(self):
+        return {"bumping": self.bumping.state_dict() if self.bumping else None}
 
-    def load(self, path):
-        """Restore everything `save` wrote (same network architecture required)."""
-        meta = load_checkpoint(path, self.net.params, self.optimizer)
+    def load_meta(self, meta):
         self.net.params_changed()
-        self.epoch, self.history = int(meta["epoch"]), meta["history"]
-        self.rng.bit_generator.state = meta["rng"]
         if self.bumping is not None and meta["bumping"] is not None:
             self.bumping.load_state_dict(meta["bumping"])
-        for cb, state in zip(self._stateful_callbacks(), meta.get("callbacks", [])):
-            cb.load_state_dict(state)
-        return self
-
-    def _stateful_callbacks(self):
-        """The trainer's own callbacks, whose state checkpoints keep (in order)."""
-        return list(self.callbacks)
