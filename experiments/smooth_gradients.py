@@ -37,7 +37,7 @@ import time
 import numpy as np
 from brian2 import ms
 
-from ..training.checkpoints import load_checkpoint, save_checkpoint
+from ..training.loop import EpochLoop
 from ..datasets import load_idx_dataset
 from ..learning_rules.optimizers import SGD, AdaBelief, ExponentialLR
 from ..learning_rules.smooth_gradient import QIFSmoothGradient, SmoothGradient, smooth_mnist_loss
@@ -298,7 +298,7 @@ def mnist_data(data_dir=None, n_train=None, n_test=None, T=2.0, download=True):
     return out
 
 
-class SmoothMNIST:
+class SmoothMNIST(EpochLoop):
     """The MNIST theta network, its AdaBelief optimiser and the smooth gradient rule.
 
     simulator: 'brian2' (forward run in Brian2, the rule replays the recorded input spikes) or 'replay'
@@ -306,7 +306,7 @@ class SmoothMNIST:
     which are exact; tests measure how closely the Brian2 run agrees.
     """
 
-    def __init__(self, seed=0, simulator="brian2", target="cython", n_batches_per_epoch=60, **overrides):
+    def __init__(self, seed=0, simulator="brian2", target="cython", n_batches_per_epoch=60, callbacks=(), **overrides):
         unknown = set(overrides) - set(MNIST_DEFAULTS)
         if unknown:
             raise ValueError(f"unknown settings {sorted(unknown)}; known: {sorted(MNIST_DEFAULTS)}")
@@ -322,9 +322,8 @@ class SmoothMNIST:
         self.rule = SmoothGradient(self.net.model)
         self.opt = AdaBelief(cfg["lr"])
         self.schedule = ExponentialLR(self.opt, cfg["tau_lr_epochs"] * n_batches_per_epoch)
-        self.rng = np.random.default_rng(seed)
-        self.epoch = 0
-        self.history = []   # per-epoch metrics, kept by whoever trains (the benchmark), saved in checkpoints
+        self._init_loop(seed, callbacks)   # history: history[0] is the test evaluation before training
+        self._data = None
         self.timings = {"brian2": 0.0, "replay": 0.0, "backward": 0.0, "update": 0.0}
 
     def _trace(self, x):
@@ -364,49 +363,58 @@ class SmoothMNIST:
             losses.append(self.step(xb, y[idx])[0])
             if progress:
                 progress(i // bs, losses[-1])
+            self.batch_done(i // bs, len(idx))
         self.epoch += 1
         return float(np.mean(losses))
 
-    def fit(self, train, test, epochs, checkpoint=None, log=print, progress=None):
+    def fit(self, train, test, epochs, checkpoint=None, log=print, progress=None, callbacks=()):
         """Train until `epochs` epochs are done in total (resumes from self.epoch, e.g. after `load`).
         history[0] is the test evaluation before training; each epoch adds its loss, seconds, their
         split (Brian2 / replay / backward / update) and the test evaluation. With `checkpoint` (a path)
-        the state is saved after every epoch."""
+        the state is saved after every epoch (training.loop.EpochLoop)."""
+        self._data = (train, test, progress)
+        try:
+            return EpochLoop.fit(self, epochs, checkpoint=checkpoint, log=log, callbacks=callbacks)
+        finally:
+            self._data = None
+
+    def before_training(self, log):
         if not self.history:
-            self.history.append(dict(epoch=0, **self.evaluate(*test)))
+            self.history.append(dict(epoch=0, **self.evaluate(*self._data[1])))
             if log:
                 log(f"before training: {self.history[0]}")
-        while self.epoch < int(epochs):
-            self.timings = dict.fromkeys(self.timings, 0.0)
-            t0 = time.perf_counter()
-            loss = self.train_epoch(*train, progress=progress)
-            secs = time.perf_counter() - t0
-            row = dict(epoch=self.epoch, train_loss=loss, epoch_seconds=secs, split=dict(self.timings),
-                       **self.evaluate(*test))
-            self.history.append(row)
-            if log:
-                log(f"epoch {row['epoch']}: train loss {loss:.4f}, test acc {row['acc_ordinary']:.4f} (ordinary "
-                    f"spikes) {row['acc_with_pseudo']:.4f} (with pseudospikes), hidden silent "
-                    f"{row['silent_fraction']:.3f} ({secs:.0f} s: {row['split']})")
-            if checkpoint:
-                self.save(checkpoint)
-        return self.history
 
-    # ---- checkpoints (checkpoints.py: atomic, exact resume) -------------------------------
-    def save(self, path):
-        """Atomically write the weights and initial phases, AdaBelief's state, the learning-rate decay,
-        the epoch, the history and the RNG state (`load` then continues exactly)."""
-        save_checkpoint(path, self.net.params, self.opt,
-                        {"epoch": self.epoch, "history": self.history, "lr_decay_steps": self.schedule.n,
-                         "rng": self.rng.bit_generator.state, "config": self.cfg})
+    def run_epoch(self):
+        train, test, progress = self._data
+        self.timings = dict.fromkeys(self.timings, 0.0)
+        t0 = time.perf_counter()
+        loss = self.train_epoch(*train, progress=progress)
+        secs = time.perf_counter() - t0
+        return dict(epoch=self.epoch, train_loss=loss, epoch_seconds=secs, split=dict(self.timings),
+                    **self.evaluate(*test))
 
-    def load(self, path):
-        """Restore a checkpoint written by `save` for the same settings (else ValueError)."""
-        meta = load_checkpoint(path, self.net.params, self.opt, config=self.cfg)
+    def describe(self, row):
+        return (f"epoch {row['epoch']}: train loss {row['train_loss']:.4f}, test acc {row['acc_ordinary']:.4f} "
+                f"(ordinary spikes) {row['acc_with_pseudo']:.4f} (with pseudospikes), hidden silent "
+                f"{row['silent_fraction']:.3f} ({row['epoch_seconds']:.0f} s: {row['split']})")
+
+    # ---- checkpoints (training.loop: atomic, exact resume) -------------------------------
+    @property
+    def params(self):
+        return self.net.params
+
+    @property
+    def optimizer(self):
+        return self.opt
+
+    def state_meta(self):
+        return {"lr_decay_steps": self.schedule.n}
+
+    def load_meta(self, meta):
         self.schedule.n = int(meta["lr_decay_steps"])
-        self.epoch, self.history = int(meta["epoch"]), meta["history"]
-        self.rng.bit_generator.state = meta["rng"]
-        return self
+
+    def config(self):
+        return self.cfg
 
     def evaluate(self, x, y, chunk=1000):
         """Accuracy with ordinary spikes only (silent outputs at T) and with pseudospikes, loss, hidden

@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from ..training.checkpoints import load_checkpoint, save_checkpoint
+from ..training.loop import EpochLoop
 from ..datasets import load_idx_dataset, rate_steps
 from ..learning_rules.bptt import BPTT
 from ..learning_rules.optimizers import Adam, StepLR
@@ -98,17 +98,28 @@ def build(dataset="mnist", seed=0, data_dir=None, n_train=None, n_test=None, **o
     return SRCTrainer(net, dataset, train, test, cfg, seed), cfg
 
 
-class SRCTrainer:
-    """Minibatch BPTT + Adam over epochs; `history` holds per-epoch metrics."""
+class SRCTrainer(EpochLoop):
+    """Minibatch BPTT + Adam over epochs (training.loop.EpochLoop: fit, callbacks, checkpoints);
+    `history` holds per-epoch metrics."""
 
-    def __init__(self, net, dataset, train, test, cfg, seed=0):
+    def __init__(self, net, dataset, train, test, cfg, seed=0, callbacks=()):
         self.net, self.dataset, self.train, self.test, self.cfg = net, dataset, train, test, cfg
         self.rule = BPTT(net, cfg["gradient"])
         self.opt = Adam(cfg["lr"])
         self.schedule = StepLR(self.opt, *cfg["schedule"]) if cfg.get("schedule") else None
-        self.epoch = 0
-        self.rng = np.random.default_rng(seed)
-        self.history = []
+        self._init_loop(seed, callbacks)
+
+    @property
+    def params(self):
+        return self.net.params
+
+    @property
+    def optimizer(self):
+        return self.opt
+
+    @property
+    def n_train(self):
+        return len(self.train[1])
 
     def _batches(self, data, shuffle):
         x, y = data
@@ -124,7 +135,7 @@ class SRCTrainer:
             self.schedule.set_epoch(self.epoch)
         t0 = time.perf_counter()
         losses, correct, n = [], 0, 0
-        for s_in, y in self._batches(self.train, shuffle=True):
+        for k, (s_in, y) in enumerate(self._batches(self.train, shuffle=True)):
             record = simulate_numpy(self.net, s_in, dtype=np.float32)
             loss, acc, grads = self.rule.gradients(s_in, record, y)
             self.opt.step(self.net.params, grads)
@@ -134,6 +145,7 @@ class SRCTrainer:
             n += len(y)
             if progress:
                 progress(n, loss)
+            self.batch_done(k, len(y))
         self.epoch += 1
         return {"train_loss": float(np.mean(losses)), "train_acc": correct / n,
                 "seconds": time.perf_counter() - t0}
@@ -145,34 +157,17 @@ class SRCTrainer:
             correct += int(np.sum(np.argmax(logits, axis=1) == y))
         return correct / len(self.test[1])
 
-    def fit(self, epochs, checkpoint=None, log=print):
-        """Train until `epochs` epochs are done in total (resumes from self.epoch, e.g. after `load`);
-        with `checkpoint` (a path) the state is saved after every epoch."""
-        while self.epoch < int(epochs):
-            m = self.train_epoch()
-            m.update(epoch=self.epoch, test_acc=self.evaluate())
-            self.history.append(m)
-            if log:
-                log(f"epoch {m['epoch']}: train loss {m['train_loss']:.4f} acc {m['train_acc']:.4f}, "
-                    f"test acc {m['test_acc']:.4f} ({m['seconds']:.0f} s)")
-            if checkpoint:
-                self.save(checkpoint)
-        return self.history
+    def run_epoch(self):
+        m = self.train_epoch()
+        m.update(epoch=self.epoch, test_acc=self.evaluate())
+        return m
 
-    # ---- checkpoints (checkpoints.py: atomic, exact resume) -------------------------------
-    def save(self, path):
-        """Atomically write the parameters, Adam's state, the epoch, the history and the RNG state."""
-        save_checkpoint(path, self.net.params, self.opt,
-                        {"epoch": self.epoch, "history": self.history, "rng": self.rng.bit_generator.state,
-                         "config": self._config()})
+    def describe(self, m):
+        return (f"epoch {m['epoch']}: train loss {m['train_loss']:.4f} acc {m['train_acc']:.4f}, "
+                f"test acc {m['test_acc']:.4f} ({m['seconds']:.0f} s)")
 
-    def load(self, path):
-        """Restore a checkpoint of a network with the same architecture and settings; training then
-        continues exactly as if it had not stopped (same shuffles, same encoded spikes)."""
-        meta = load_checkpoint(path, self.net.params, self.opt, config=self._config())
-        self.epoch, self.history = int(meta["epoch"]), meta["history"]
-        self.rng.bit_generator.state = meta["rng"]
-        return self
+    def config(self):
+        return self._config()
 
     def _config(self):
         # hidden_gain came later: recorded only where it is not 1, so older checkpoints stay loadable

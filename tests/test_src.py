@@ -12,6 +12,7 @@ from brian2learn.learning_rules.bptt import BPTT, cross_entropy
 from brian2learn.learning_rules.optimizers import Adam
 from brian2learn.models.src import SRC, SRCNetwork, simulate_brian2
 from brian2learn.models.src_fast import simulate_numpy
+from brian2learn.training.checkpoints import checkpoint_meta
 
 CASES = {  # name: (sizes, recurrent, readout)
     "depth1": ((6, 4), False, "counts"),
@@ -209,10 +210,10 @@ def test_checkpoint_resumes_exactly_and_refuses_other_settings(tmp_path, shared_
     """Stopping after epoch 1 and resuming from the checkpoint in a fresh trainer gives the same
     parameters, Adam state and accuracies as training 2 epochs straight (same shuffles, same rate-coded
     spikes); a checkpoint of other settings or another architecture is refused with the reason."""
-    import json
     import os
 
     from brian2learn.experiments.src import build
+    from brian2learn.training.checkpoints import checkpoint_meta
 
     def small(**kw):
         return build("mnist", seed=4, data_dir=shared_data, n_train=96, n_test=32, hidden=12, steps=12,
@@ -223,7 +224,7 @@ def test_checkpoint_resumes_exactly_and_refuses_other_settings(tmp_path, shared_
     ckpt = str(tmp_path / "src.npz")
     b = small()
     b.fit(1, checkpoint=ckpt, log=None)
-    assert json.load(open(ckpt + ".json"))["epoch"] == 1
+    assert checkpoint_meta(ckpt)["epoch"] == 1
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")]   # written atomically
     c = small().load(ckpt)
     c.fit(2, log=None)
@@ -309,7 +310,7 @@ def test_hidden_gain_scales_the_later_spiking_layers_only(tmp_path, shared_data,
             net(bad)
     ckpt = str(tmp_path / "gain1.npz")
     plain.save(ckpt)
-    assert "hidden_gain" not in json.load(open(ckpt + ".json"))["config"]   # as written before the setting
+    assert "hidden_gain" not in checkpoint_meta(ckpt)["config"]   # as written before the setting
     net(1.0).load(ckpt)
     with pytest.raises(ValueError, match="hidden_gain"):
         loud.load(ckpt)

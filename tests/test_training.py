@@ -1,10 +1,10 @@
 """Training learns Yin-Yang, checkpoints are atomic, and resuming gives the same result."""
-import json
 import os
 
 import numpy as np
 
 from brian2learn.experiments.yinyang import build
+from brian2learn.training.checkpoints import checkpoint_meta
 
 
 def small(seed=0, **kw):
@@ -38,7 +38,7 @@ def test_resume_from_checkpoint_equals_uninterrupted(tmp_path):
     b = small(seed=3)
     ckpt = str(tmp_path / "ckpt.npz")
     b.fit(1, checkpoint=ckpt, log=None)
-    assert os.path.exists(ckpt) and json.load(open(ckpt + ".json"))["epoch"] == 1
+    assert os.path.exists(ckpt) and checkpoint_meta(ckpt)["epoch"] == 1
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")]  # atomic: no leftovers
     c = small(seed=3).load(ckpt)  # a fresh process would do exactly this
     c.fit(2, log=None)

@@ -22,7 +22,7 @@ import tempfile
 
 import numpy as np
 
-__all__ = ["atomic_write_bytes", "save_checkpoint", "load_checkpoint"]
+__all__ = ["atomic_write_bytes", "save_checkpoint", "load_checkpoint", "checkpoint_meta"]
 
 META_KEY = "meta.json"
 
@@ -58,6 +58,19 @@ def save_checkpoint(path, params, optimizer, meta):
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _meta(path, stored):
+    if stored is not None:
+        return json.loads(stored.tobytes().decode())
+    with open(str(path) + ".json") as f:                    # the earlier two-file layout
+        return json.load(f)
+
+
+def checkpoint_meta(path):
+    """The metadata of a checkpoint (epoch, history, RNG state, ...) without loading its arrays."""
+    with np.load(path) as z:
+        return _meta(path, z[META_KEY] if META_KEY in z.files else None)
+
+
 def load_checkpoint(path, params, optimizer, config=None):
     """Restore what `save_checkpoint` wrote into `params` (in place) and `optimizer`; returns the meta
     dict. The checkpoint must come from a network of the same architecture, and, with `config` (the
@@ -65,11 +78,7 @@ def load_checkpoint(path, params, optimizer, config=None):
     before anything is loaded)."""
     with np.load(path) as z:
         arrays = {k: z[k] for k in z.files}
-    if META_KEY in arrays:
-        meta = json.loads(arrays.pop(META_KEY).tobytes().decode())
-    else:                                                   # the earlier two-file layout
-        with open(str(path) + ".json") as f:
-            meta = json.load(f)
+    meta = _meta(path, arrays.pop(META_KEY, None))
     if config is not None:
         mine = json.loads(json.dumps(config))                # as it reads back from JSON (tuples -> lists)
         stored_cfg = meta.get("config", {})
