@@ -1,16 +1,15 @@
-"""Command line: `python -m brian2learn <command>`.
+"""Command line: `python -m brian2learn <command>`; each experiment family has its own flags.
 
-    python -m brian2learn list                          the named experiments
-    python -m brian2learn train yinyang [options]       train, print per-epoch accuracy, write
-                                                        a figure and results.json to --out
-    python -m brian2learn train delay_only --dataset mnist --training delays --weights ternary \
-        --in-simulation [options]                       delay-only MNIST / Fashion-MNIST (the rule in
-                                                        generated code: one compiled run per epoch)
-    python -m brian2learn train src --dataset mnist --depth 2 --steps 100 --schedule 3 0.5 [options]
-                                                        spiking recurrent cells trained by BPTT
-    python -m brian2learn train smooth_mnist --simulator replay [options]
-                                                        theta neurons, smooth exact gradients
-Every `train` writes a checkpoint after each epoch to --out/checkpoint.npz; --resume continues it.
+    python -m brian2learn list                                   the experiments and back ends
+    python -m brian2learn train yinyang --config "4-30-3 W+axonal" --backend event
+    python -m brian2learn train delay_only --dataset fashion --weights ternary --backend in-simulation
+    python -m brian2learn train src --dataset mnist --depth 2 --steps 100 --schedule 3 0.5
+    python -m brian2learn train smooth_mnist --backend event
+    python -m brian2learn train perturbation --task poisson_sin --gradient perturbation --steps 500
+
+Outputs (figure, results.json, checkpoint.npz, settings.json) go to --out (default output/<family>).
+Epoch-based families write a checkpoint after every epoch; `--resume` continues it with the settings
+stored at the first run (a flag that contradicts them is refused).
 """
 from __future__ import annotations
 
@@ -23,259 +22,294 @@ import time
 
 import numpy as np
 
+from .experiments.figures import plot_curves, plot_losses, plot_ttfs
+
 __all__ = ["main"]
+
+# flags every epoch-based family shares, with their defaults
+COMMON = dict(epochs=20, seed=0, n_train=None, n_test=None, out=None)
+NOT_SETTINGS = {"resume", "epochs", "no_progress", "out", "family", "command", "func", "defaults", "parser"}
 
 
 def _machine():
     return f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def _plot(trainer, title, delays_before, out_dir, name):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    net = trainer.net
-    hist = trainer.history
-    fig, ax = plt.subplots(1, 3, figsize=(15, 4.2))
-    ep = [h["epoch"] for h in hist]
-    ax[0].plot(ep, [h["train_acc"] for h in hist], label="train (during epoch)")
-    ax[0].plot(ep, [h["test_acc"] for h in hist], label="test")
-    ax[0].set(xlabel="epoch", ylabel="accuracy", title=f"{title} accuracy")
-    ax[0].legend()
-    # one test sample's spikes
-    x, y = trainer.test
-    t = net.simulate(x[:1])
-    names = ["input", "hidden", "output"]
-    offset = 0
-    for l, times in enumerate(t):
-        idx = np.nonzero(np.isfinite(times[0]))[0]
-        ax[1].scatter(times[0][idx], offset + idx, s=14, label=names[min(l, 2)])
-        offset += times.shape[1] + 2
-    ax[1].set(xlabel="time (tau_s)", ylabel="neuron", title=f"one test sample (label {y[0]})")
-    ax[1].legend()
-    after = np.concatenate([net.total_delays(l).ravel() for l in range(net.n_layers)])
-    bins = np.linspace(0, max(after.max(), delays_before.max()) + 1e-9, 40)
-    ax[2].hist(delays_before, bins=bins, alpha=0.6, label="before")
-    ax[2].hist(after, bins=bins, alpha=0.6, label="after")
-    ax[2].set(xlabel="delay (tau_s)", ylabel="connections", title="transmission delays")
-    ax[2].legend()
-    fig.tight_layout()
-    path = os.path.join(out_dir, f"{name}.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def _write_result(args, result):
-    """Write results.json (the result plus the command and the machine) to --out; returns its path."""
-    path = os.path.join(args.out, "results.json")
+def _write_json(path, data):
     with open(path, "w") as f:
-        json.dump(dict(result, command=" ".join(sys.argv), machine=_machine()), f, indent=1, default=float)
+        json.dump(data, f, indent=1, default=float)
     return path
 
 
-def _build(args):
-    """(trainer, a one-line description, results entries) of the named experiment."""
-    common = dict(seed=args.seed, n_train=args.n_train, n_test=args.n_test, progress=not args.no_progress,
-                  threads=args.threads)
-    if args.experiment == "yinyang":
-        from .experiments import yinyang
-
-        if args.in_simulation:
-            raise SystemExit("--in-simulation: the Yin-Yang configurations use the MSE loss, weight bumping and "
-                             "reparameterised delays, which the generated-code rule does not implement")
-        trainer, cfg = yinyang.build(args.config, hidden=args.hidden, batch_size=args.batch_size,
-                                     device=args.device, simulator=args.simulator, **common)
-        return trainer, f"Yin-Yang {args.config}", {"config": args.config, "simulator": args.simulator}
-    from .experiments import delay_only
-
-    if args.dataset not in ("mnist", "fashion"):
-        raise SystemExit(f"--dataset {args.dataset}: delay_only trains on mnist or fashion")
-    if args.p_flip is not None:
-        raise SystemExit("--p-flip is a smooth_mnist setting (input flipping of its binary pixels)")
-    overrides = {k: v for k, v in dict(hidden=args.hidden, batch_size=args.batch_size).items() if v is not None}
-    trainer, cfg = delay_only.build(args.dataset, args.training, args.weights, data_dir=args.data_dir,
-                                    device=args.device, in_simulation=args.in_simulation,
-                                    directory=None, simulator=args.simulator, **common, **overrides)
-    label = f"{args.dataset}/{args.training}/{args.weights}"
-    return trainer, f"delay-only {label}", {"cell": label, "n_trainable": cfg["n_trainable"],
-                                            "in_simulation": args.in_simulation, "simulator": args.simulator}
-
-
-def cmd_train(args):
-    args.out = args.out or os.path.join("output", args.experiment)
-    os.makedirs(args.out, exist_ok=True)
-    if args.experiment == "src":
-        return cmd_train_src(args)
-    if args.experiment == "smooth_mnist":
-        return cmd_train_smooth(args)
-    trainer, title, entries = _build(args)
-    net = trainer.net
-    ckpt = os.path.join(args.out, "checkpoint.npz")
-    if args.resume and os.path.exists(ckpt):
-        trainer.load(ckpt)
-        print(f"resumed from {ckpt} at epoch {trainer.epoch}")
-    delays_before = np.concatenate([net.total_delays(l).ravel() for l in range(net.n_layers)])
-    print(f"{title}: {net.n_inputs}-{'-'.join(map(str, net.layer_sizes))}, "
-          f"{net.n_weights} weights, {net.n_delays} trainable delays, batch {net.batch_size}, "
-          f"dt = {net.dt} tau_s, trial {net.duration} tau_s, tau_s = {net.model.tau_s}")
-    t0 = time.perf_counter()
-    trainer.fit(args.epochs, checkpoint=ckpt)
-    wall = time.perf_counter() - t0
-    acc, loss, _ = trainer.evaluate()
-    fig = _plot(trainer, title, delays_before, args.out, args.experiment)
-    result = {"experiment": args.experiment, **entries, "seed": args.seed, "epochs": trainer.epoch,
-              "test_acc": acc, "test_loss": loss, "history": trainer.history, "n_weights": net.n_weights,
-              "n_delays": net.n_delays, "wall_seconds": wall, "figure": fig}
-    print(f"final test accuracy {acc:.4f}; figure {fig}; results {_write_result(args, result)}")
-
-
-def cmd_train_src(args):
-    """SRC networks (experiments.src) trained by BPTT: per-epoch accuracy, a checkpoint after every
-    epoch, results.json and an accuracy figure in --out."""
-    from .experiments.src import build
-
-    dataset = args.dataset
-    trainer, cfg = build(dataset, seed=args.seed, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
-                         depth=args.depth, hidden=args.hidden, steps=args.steps, lr=args.lr,
-                         batch_size=args.batch_size, gradient=args.gradient, readout=args.readout,
-                         hidden_gain=args.hidden_gain, schedule=tuple(args.schedule) if args.schedule else None)
-    ckpt = os.path.join(args.out, "checkpoint.npz")
-    if args.resume and os.path.exists(ckpt):
-        trainer.load(ckpt)
-        print(f"resumed from {ckpt} at epoch {trainer.epoch}")
-    sizes = "-".join(str(n) for n in [trainer.net.n_in, *trainer.net.sizes])
-    print(f"SRC {dataset}: {sizes}, {cfg['steps']} steps per sample, batch {cfg['batch_size']}, "
-          f"{cfg['n_train']} training / {cfg['n_test']} test samples")
-    t0 = time.perf_counter()
-    trainer.fit(args.epochs, checkpoint=ckpt)
-    wall = time.perf_counter() - t0
-    fig = _plot_curves(trainer.history, {"train (during epoch)": "train_acc", "test": "test_acc"},
-                       f"SRC {dataset} {sizes}", args.out, "src")
-    result = {"experiment": "src", "dataset": dataset, "emulated": dataset == "nmnist-emulated",
-              "network": sizes, "seed": args.seed, "epochs": trainer.epoch,
-              "test_acc": trainer.history[-1]["test_acc"] if trainer.history else None,
-              "settings": {k: cfg[k] for k in ("steps", "batch_size", "lr", "gradient", "schedule", "readout",
-                                                  "hidden_gain")},
-              "history": trainer.history, "wall_seconds": wall, "figure": fig}
-    print(f"final test accuracy {result['test_acc']:.4f}; figure {fig}; results {_write_result(args, result)}")
-
-
-def cmd_train_smooth(args):
-    """The MNIST theta network with smooth exact gradients (experiments.smooth_gradients.SmoothMNIST):
-    test accuracy with ordinary spikes and with pseudospikes per epoch, a checkpoint after every epoch,
-    results.json and an accuracy figure in --out."""
-    from .experiments.smooth_gradients import SmoothMNIST, mnist_data
-
-    train, test = mnist_data(args.data_dir, args.n_train, args.n_test)
-    overrides = {k: v for k, v in dict(hidden=args.hidden, batch_size=args.batch_size, p_flip=args.p_flip).items()
-                 if v is not None}
-    batch = overrides.get("batch_size", 1000)
-    exp = SmoothMNIST(seed=args.seed, simulator=args.simulator, n_batches_per_epoch=-(-len(train[0]) // batch),
-                      **overrides)
-    ckpt = os.path.join(args.out, "checkpoint.npz")
-    if args.resume and os.path.exists(ckpt):
-        exp.load(ckpt)
-        print(f"resumed from {ckpt} at epoch {exp.epoch}")
-    sizes = "-".join(str(n) for n in [784, *exp.net.layer_sizes])
-    print(f"smooth MNIST, theta neurons {sizes}, simulator {args.simulator}, batch {exp.cfg['batch_size']}, "
-          f"{len(train[0])} training / {len(test[0])} test images")
-    t0 = time.perf_counter()
-    exp.fit(train, test, args.epochs, checkpoint=ckpt)
-    fig = _plot_curves(exp.history, {"test, ordinary spikes": "acc_ordinary", "test, with pseudospikes":
-                                     "acc_with_pseudo"}, f"smooth MNIST {sizes}", args.out, "smooth_mnist")
-    last = exp.history[-1]
-    result = {"experiment": "smooth_mnist", "network": sizes, "seed": args.seed, "epochs": exp.epoch,
-              "simulator": args.simulator, "settings": exp.cfg, "test_acc_ordinary": last["acc_ordinary"],
-              "test_acc_with_pseudo": last["acc_with_pseudo"], "history": exp.history,
-              "wall_seconds": time.perf_counter() - t0, "figure": fig}
-    print(f"final test accuracy {last['acc_ordinary']:.4f} (ordinary) / {last['acc_with_pseudo']:.4f} "
-          f"(with pseudospikes); figure {fig}; results {_write_result(args, result)}")
-
-
-def _plot_curves(history, series, title, out_dir, name):
-    """Accuracy per epoch: series maps a label to the history key it plots."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, key in series.items():
-        rows = [h for h in history if key in h]
-        ax.plot([h["epoch"] for h in rows], [h[key] for h in rows], "o-", label=label)
-    ax.set(xlabel="epoch", ylabel="accuracy", title=title)
-    ax.legend()
-    fig.tight_layout()
-    path = os.path.join(out_dir, f"{name}.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def cmd_list(args):
+# ---- the families: each builds its trainer from the settings -------------------------------------
+def build_yinyang(s):
     from .experiments import yinyang
 
+    trainer, cfg = yinyang.build(s["config"], seed=s["seed"], n_train=s["n_train"], n_test=s["n_test"],
+                                 hidden=s["hidden"], batch_size=s["batch_size"], backend=s["backend"],
+                                 backend_options=_backend_options(s))
+    return trainer, f"Yin-Yang {s['config']}", {"config": s["config"]}
+
+
+def build_delay_only(s):
+    from .experiments import delay_only
+
+    overrides = {k: s[k] for k in ("hidden", "batch_size", "dt") if s[k] is not None}
+    trainer, cfg = delay_only.build(s["dataset"], s["training"], s["weights"], seed=s["seed"], data_dir=s["data_dir"],
+                                    n_train=s["n_train"], n_test=s["n_test"], backend=s["backend"],
+                                    backend_options=_backend_options(s), **overrides)
+    label = f"{s['dataset']}/{s['training']}/{s['weights']}"
+    return trainer, f"delay-only {label}", {"cell": label, "n_trainable": cfg["n_trainable"],
+                                            "in_simulation": s["backend"] == "in-simulation"}
+
+
+def _backend_options(s):
+    if s.get("threads") is not None:
+        if s["backend"] != "brian2-cpp":
+            raise ValueError(f"--threads sets OpenMP threads of --backend brian2-cpp, not of {s['backend']!r}")
+        return {"threads": s["threads"]}
+    return None
+
+
+def build_src(s):
+    from .experiments.src import build
+
+    trainer, cfg = build(s["dataset"], seed=s["seed"], data_dir=s["data_dir"], n_train=s["n_train"],
+                         n_test=s["n_test"], depth=s["depth"], hidden=s["hidden"], steps=s["steps"], lr=s["lr"],
+                         batch_size=s["batch_size"], gradient=s["gradient"], readout=s["readout"],
+                         hidden_gain=s["hidden_gain"], schedule=tuple(s["schedule"]) if s["schedule"] else None)
+    sizes = "-".join(str(n) for n in [trainer.net.n_in, *trainer.net.sizes])
+    return trainer, f"SRC {s['dataset']} {sizes}", {
+        "dataset": s["dataset"], "emulated": s["dataset"] == "nmnist-emulated", "network": sizes,
+        "settings": {k: cfg[k] for k in ("steps", "batch_size", "lr", "gradient", "schedule", "readout",
+                                         "hidden_gain")}}
+
+
+def build_smooth_mnist(s):
+    from .experiments.smooth_gradients import SmoothMNIST, mnist_data
+
+    train, test = mnist_data(s["data_dir"], s["n_train"], s["n_test"])
+    overrides = {k: s[k] for k in ("hidden", "batch_size", "p_flip") if s[k] is not None}
+    batch = overrides.get("batch_size", 1000)
+    exp = SmoothMNIST(seed=s["seed"], simulator="replay" if s["backend"] == "event" else "brian2",
+                      n_batches_per_epoch=-(-len(train[0]) // batch), **overrides)
+    exp.data = (train, test)
+    sizes = "-".join(str(n) for n in [784, *exp.net.layer_sizes])
+    return exp, f"smooth MNIST {sizes}", {"network": sizes, "settings": exp.cfg}
+
+
+FAMILIES = {"yinyang": build_yinyang, "delay_only": build_delay_only, "src": build_src,
+            "smooth_mnist": build_smooth_mnist}
+
+
+# ---- running a family ------------------------------------------------------------------------------
+def _settings(args, parser, defaults):
+    """The run's settings: the defaults, then (with --resume) those stored at the first run, then the flags
+    given now; a given flag that contradicts a stored setting is refused."""
+    given = {k: v for k, v in vars(args).items() if v is not None and k not in NOT_SETTINGS}
+    stored_path = os.path.join(args.out, "settings.json")
+    stored = {}
+    if args.resume and os.path.exists(stored_path):
+        stored = json.load(open(stored_path))
+        clash = {k: (stored[k], v) for k, v in given.items() if k in stored and stored[k] != v}
+        if clash:
+            parser.error("; ".join(f"--{k.replace('_', '-')} {v!r} differs from the stored {s!r}"
+                                   for k, (s, v) in clash.items())
+                         + f" ({stored_path}): drop the flag to resume, or start a new --out")
+    return {**defaults, **stored, **given}
+
+
+def cmd_train(args, parser, defaults):
+    family = args.family
+    args.out = args.out or os.path.join("output", family)
+    os.makedirs(args.out, exist_ok=True)
+    s = _settings(args, parser, defaults)
+    try:
+        trainer, title, entries = FAMILIES[family](s)
+    except (ValueError, KeyError, FileNotFoundError) as err:     # bad settings: a usage error, not a traceback
+        parser.error(str(err).strip("'\""))
+    trainer.progress = not args.no_progress
+    _write_json(os.path.join(args.out, "settings.json"), s)
+    ckpt = os.path.join(args.out, "checkpoint.npz")
+    if args.resume and os.path.exists(ckpt):
+        trainer.load(ckpt)
+        print(f"resumed from {ckpt} at epoch {trainer.epoch}")
+    net = trainer.net
+    before = None
+    if family in ("yinyang", "delay_only"):
+        before = np.concatenate([net.total_delays(l).ravel() for l in range(net.n_layers)])
+        print(f"{title}: {net.n_inputs}-{'-'.join(map(str, net.layer_sizes))}, {net.n_weights} weights, "
+              f"{net.n_delays} trainable delays, batch {net.batch_size}, dt = {net.dt} tau_s, trial "
+              f"{net.duration} tau_s, back end {net.backend.name!r}")
+    else:
+        print(f"{title}: {s}")
+    t0 = time.perf_counter()
+    if family == "smooth_mnist":
+        trainer.fit(*trainer.data, args.epochs, checkpoint=ckpt)
+    else:
+        trainer.fit(args.epochs, checkpoint=ckpt)
+    wall = time.perf_counter() - t0
+    result = {"experiment": family, **entries, "seed": s["seed"], "epochs": trainer.epoch,
+              "history": trainer.history, "wall_seconds": wall, "settings_given": s}
+    if before is not None:
+        acc, loss, _ = trainer.evaluate()
+        result.update(test_acc=acc, test_loss=loss, n_weights=net.n_weights, n_delays=net.n_delays,
+                      backend=net.backend.name,
+                      figure=plot_ttfs(trainer, title, before, args.out, family))
+    elif family == "src":
+        result.update(test_acc=trainer.history[-1]["test_acc"] if trainer.history else None,
+                      figure=plot_curves(trainer.history, {"train (during epoch)": "train_acc", "test": "test_acc"},
+                                         title, args.out, family))
+    else:
+        last = trainer.history[-1]
+        result.update(test_acc_ordinary=last["acc_ordinary"], test_acc_with_pseudo=last["acc_with_pseudo"],
+                      backend=s["backend"],
+                      figure=plot_curves(trainer.history, {"test, ordinary spikes": "acc_ordinary",
+                                                           "test, with pseudospikes": "acc_with_pseudo"},
+                                         title, args.out, family))
+    path = _write_json(os.path.join(args.out, "results.json"),
+                       dict(result, command=" ".join(sys.argv), machine=_machine()))
+    acc = result.get("test_acc", result.get("test_acc_ordinary"))
+    print(f"final test accuracy {acc:.4f}; figure {result['figure']}; results {path}")
+
+
+def cmd_perturbation(args, parser, defaults):
+    """Weight-perturbation (or exact) gradients on a SciML task: losses, relative L2 error, a figure."""
+    from .experiments.perturbation_sciml import train
+
+    args.out = args.out or os.path.join("output", "perturbation")
+    os.makedirs(args.out, exist_ok=True)
+    s = {**defaults, **{k: v for k, v in vars(args).items() if v is not None and k not in NOT_SETTINGS}}
+    try:
+        r = train(task=s["task"], gradient=s["gradient"], steps=s["steps"], lr=s["lr"], K=s["K"], eps=s["eps"],
+                  hidden=s["hidden"], seed=s["seed"], simulator="replay" if s["backend"] == "event" else "brian2",
+                  log_every=0 if args.no_progress else max(1, s["steps"] // 10))
+    except (ValueError, KeyError) as err:
+        parser.error(str(err).strip("'\""))
+    fig = plot_losses(r["losses"], f"{s['task']} ({s['gradient']})", args.out, "perturbation")
+    result = {"experiment": "perturbation", **{k: r[k] for k in ("task", "gradient", "rel_l2", "forward_runs",
+                                                                 "seconds", "rejected_steps")},
+              "losses": r["losses"], "settings_given": s, "figure": fig, "command": " ".join(sys.argv),
+              "machine": _machine()}
+    path = _write_json(os.path.join(args.out, "results.json"), result)
+    print(f"relative L2 error {r['rel_l2']:.4g} after {s['steps']} steps ({r['seconds']:.1f} s); figure {fig}; "
+          f"results {path}")
+
+
+def cmd_list(args, parser, defaults):
+    from .backends import capability_table
+    from .experiments import yinyang
+    from .experiments.sciml_tasks import TASKS
+
+    print("Experiments (python -m brian2learn train <family> --help for each one's flags):")
+    print("  yinyang        Yin-Yang, LIF TTFS networks, exact gradients for weights and delays; --config:")
     for name, cfg in yinyang.CONFIGS.items():
-        print(f"yinyang  --config '{name}'   lr {cfg['lr']}")
-    print("delay_only  --dataset mnist|fashion  --training delays|weights|both  --weights normal|ternary  "
-          "[--in-simulation]")
-    print("src  --dataset mnist|fashion|nmnist-emulated|nmnist  --depth N  --hidden N  --steps N  "
-          "[--schedule EPOCHS GAMMA] [--gradient paper|exact] [--readout counts|membrane] [--hidden-gain G]")
-    print("smooth_mnist  [--simulator brian2|replay]  [--hidden N]  [--batch-size N]  [--p-flip P]")
+        lr = cfg["lr"] if not isinstance(cfg["lr"], dict) else ", ".join(f"{k} {v}" for k, v in cfg["lr"].items())
+        print(f"                   {name!r:28s} learning rate {lr}")
+    print("  delay_only     MNIST / Fashion-MNIST with fixed random or ternary weights, trained delays")
+    print("  src            spiking recurrent cells trained by backpropagation through time")
+    print("  smooth_mnist   theta neurons with smooth exact gradients (pseudospikes)")
+    print(f"  perturbation   weight-perturbation gradients on a SciML task: {', '.join(sorted(TASKS))}")
+    print("\nBack ends (--backend):")
+    for row in capability_table():
+        print(f"  {row['name']:14s} {row['summary']}" + (f"  [extra: {row['extra']}]" if row["extra"] else ""))
 
 
-def main(argv=None):
+# ---- the parser --------------------------------------------------------------------------------------
+def _common(p, resumable=True):
+    p.add_argument("--seed", type=int, help="seed of data order, initialisation and noise (default 0)")
+    p.add_argument("--n-train", type=int, help="use the first N training samples")
+    p.add_argument("--n-test", type=int, help="use the first N test samples")
+    p.add_argument("--out", help="output folder (default output/<family>)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    if resumable:
+        p.add_argument("--epochs", type=int, default=COMMON["epochs"], help="train until this many epochs (default 20)")
+        p.add_argument("--resume", action="store_true", help="continue --out/checkpoint.npz with its stored settings")
+
+
+def build_parser():
+    from .backends import BACKENDS
+    from .experiments.sciml_tasks import TASKS
+    from .experiments.yinyang import CONFIGS
+
     p = argparse.ArgumentParser(prog="python -m brian2learn", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a named experiment")
-    t.add_argument("experiment", choices=["yinyang", "delay_only", "src", "smooth_mnist"])
-    t.add_argument("--config", default="4-30-3 W+synaptic", help="yinyang: a named configuration")
-    t.add_argument("--dataset", choices=["mnist", "fashion", "nmnist-emulated", "nmnist"], default="mnist",
-                   help="delay_only: mnist or fashion; src: any (nmnist-emulated: the event-camera emulation)")
-    t.add_argument("--training", choices=["delays", "weights", "both"], default="delays", help="delay_only")
-    t.add_argument("--weights", choices=["normal", "ternary"], default="normal", help="delay_only")
-    t.add_argument("--data-dir", default=None, help="delay_only, src: folder of the IDX .gz files (default: "
-                                                    "download into the cache) or of N-MNIST")
-    t.add_argument("--in-simulation", action="store_true",
-                   help="delay_only: the exact gradient and Adam as generated code, one compiled run per epoch")
-    t.add_argument("--depth", type=int, default=1, help="src: number of hidden layers")
-    t.add_argument("--steps", type=int, default=None, help="src: time steps per sample (default 200)")
-    t.add_argument("--lr", type=float, default=None, help="src: Adam learning rate (default 1e-3)")
-    t.add_argument("--gradient", choices=["paper", "exact"], default=None,
-                   help="src: the paper's gradient stops or the exact gradient")
-    t.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"), default=None,
-                   help="src: learning rate x GAMMA every EPOCHS epochs")
-    t.add_argument("--readout", choices=["counts", "membrane"], default=None,
-                   help="src: summed output spikes, or the mean of a non-spiking integrator (default counts)")
-    t.add_argument("--hidden-gain", type=float, default=None,
-                   help="src: factor on the initial weights into the SRC layers after the first (default 1)")
-    t.add_argument("--simulator", choices=["brian2", "replay"], default="brian2",
-                   help="yinyang, delay_only, smooth_mnist: the Brian2 run, or the exact event replay alone "
-                        "(closed forms, no time grid; faster for Yin-Yang and smooth MNIST)")
-    t.add_argument("--p-flip", type=float, default=None,
-                   help="smooth_mnist: probability of flipping each training input pixel (default 0.02, as the "
-                        "reference; 0: off)")
-    t.add_argument("--epochs", type=int, default=20)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--hidden", type=int, default=None)
-    t.add_argument("--batch-size", type=int, default=None)
-    t.add_argument("--n-train", type=int, default=None, help="use the first N training samples")
-    t.add_argument("--n-test", type=int, default=None)
-    t.add_argument("--out", default=None, help="output folder (default: output/<experiment>)")
-    t.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
-    t.add_argument("--no-progress", action="store_true")
-    t.add_argument("--device", choices=["runtime", "cpp_standalone", "cuda_standalone"], default="runtime",
-                   help="Brian2 runtime (Cython), or a compiled cpp_standalone / cuda_standalone (brian2cuda, the "
-                        "gpu extra) program re-run per minibatch")
-    t.add_argument("--threads", type=int, default=None, help="OpenMP threads for cpp_standalone")
-    t.set_defaults(func=cmd_train)
-    sub.add_parser("list", help="list named experiments").set_defaults(func=cmd_list)
-    args = p.parse_args(argv)
-    args.func(args)
+    sub.add_parser("list", help="the experiments and back ends").set_defaults(func=cmd_list, defaults={})
+    train = sub.add_parser("train", help="train one experiment family").add_subparsers(dest="family", required=True)
+    lif_backends = [b for b in BACKENDS if b not in ("data-parallel", "pynn")]
+
+    y = train.add_parser("yinyang", help="Yin-Yang, exact spike-time gradients for weights and delays")
+    y.add_argument("--config", choices=list(CONFIGS), help="named configuration (default '4-30-3 W+synaptic')")
+    y.add_argument("--hidden", type=int, help="hidden neurons (default: the configuration's)")
+    y.add_argument("--batch-size", type=int, help="minibatch (default: the configuration's)")
+    y.add_argument("--backend", choices=[b for b in lif_backends if b != "in-simulation"],
+                   help="what runs the network (default brian2; event: exact closed forms, fastest)")
+    y.add_argument("--threads", type=int, help="OpenMP threads of --backend brian2-cpp")
+    y.set_defaults(defaults=dict(COMMON, config="4-30-3 W+synaptic", hidden=None, batch_size=None, backend="brian2",
+                                 threads=None))
+
+    d = train.add_parser("delay_only", help="MNIST / Fashion-MNIST with fixed weights, trained delays")
+    d.add_argument("--dataset", choices=["mnist", "fashion"], help="default mnist")
+    d.add_argument("--training", choices=["delays", "weights", "both"], help="what learns (default delays)")
+    d.add_argument("--weights", choices=["normal", "ternary"], help="fixed weight distribution (default normal)")
+    d.add_argument("--data-dir", help="folder of the IDX .gz files (default: download into the cache)")
+    d.add_argument("--hidden", type=int, help="hidden neurons (default 350)")
+    d.add_argument("--batch-size", type=int, help="minibatch (default 32)")
+    d.add_argument("--dt", type=float, help="time step in units of tau_s (default 0.05)")
+    d.add_argument("--backend", choices=lif_backends,
+                   help="what runs the network (default brian2; in-simulation: rule and Adam as generated code)")
+    d.add_argument("--threads", type=int, help="OpenMP threads of --backend brian2-cpp")
+    d.set_defaults(defaults=dict(COMMON, dataset="mnist", training="delays", weights="normal", data_dir=None,
+                                 hidden=None, batch_size=None, dt=None, backend="brian2", threads=None))
+
+    r = train.add_parser("src", help="spiking recurrent cells trained by BPTT")
+    r.add_argument("--dataset", choices=["mnist", "fashion", "nmnist-emulated", "nmnist"], help="default mnist")
+    r.add_argument("--data-dir", help="folder of the IDX .gz files or of N-MNIST")
+    r.add_argument("--depth", type=int, help="hidden layers (default 1)")
+    r.add_argument("--hidden", type=int, help="neurons per hidden layer")
+    r.add_argument("--steps", type=int, help="time steps per sample (default 200)")
+    r.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
+    r.add_argument("--batch-size", type=int)
+    r.add_argument("--gradient", choices=["paper", "exact"], help="the paper's gradient stops or the exact one")
+    r.add_argument("--schedule", nargs=2, type=float, metavar=("EPOCHS", "GAMMA"),
+                   help="learning rate x GAMMA every EPOCHS epochs")
+    r.add_argument("--readout", choices=["counts", "membrane"], help="summed output spikes or an integrator")
+    r.add_argument("--hidden-gain", type=float, help="factor on the initial weights of the later SRC layers")
+    r.set_defaults(defaults=dict(COMMON, dataset="mnist", data_dir=None, depth=1, hidden=None, steps=None, lr=None,
+                                 batch_size=None, gradient=None, schedule=None, readout=None, hidden_gain=None))
+
+    m = train.add_parser("smooth_mnist", help="theta neurons, smooth exact gradients, pseudospikes")
+    m.add_argument("--data-dir", help="folder of the IDX .gz files")
+    m.add_argument("--hidden", type=int, help="neurons per hidden layer")
+    m.add_argument("--batch-size", type=int, help="minibatch (default 1000)")
+    m.add_argument("--p-flip", type=float, help="probability of flipping each training pixel (default 0.02)")
+    m.add_argument("--backend", choices=["brian2", "event"], help="Brian2 forward run or the exact event replay alone")
+    m.set_defaults(defaults=dict(COMMON, data_dir=None, hidden=None, batch_size=None, p_flip=None, backend="brian2"))
+
+    for parser in (y, d, r, m):
+        _common(parser)
+        parser.set_defaults(func=cmd_train, parser=parser)
+
+    w = train.add_parser("perturbation", help="weight-perturbation gradients on a SciML task (regression, PDE)")
+    w.add_argument("--task", choices=sorted(TASKS), help="default regression_x2")
+    w.add_argument("--gradient", choices=["perturbation", "exact"], help="default perturbation")
+    w.add_argument("--steps", type=int, help="optimiser steps (default 500)")
+    w.add_argument("--lr", type=float, help="Adam learning rate (default 0.05)")
+    w.add_argument("--K", type=int, help="perturbation directions per step (default 8)")
+    w.add_argument("--eps", type=float, help="perturbation size (default 0.01)")
+    w.add_argument("--hidden", type=int, help="hidden neurons (default 30)")
+    w.add_argument("--backend", choices=["brian2", "event"], help="what runs the network (default brian2)")
+    _common(w, resumable=False)
+    w.set_defaults(func=cmd_perturbation, parser=w, defaults=dict(seed=0, task="regression_x2", gradient="perturbation",
+                                                        steps=500, lr=0.05, K=8, eps=1e-2, hidden=30, backend="brian2"))
+    return p
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.func(args, getattr(args, "parser", parser), args.defaults)
 
 
 if __name__ == "__main__":

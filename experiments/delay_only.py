@@ -84,13 +84,16 @@ def data(dataset="mnist", data_dir=None, n_train=None, n_test=None, window=2.0, 
 
 def build(dataset="mnist", training="delays", weights="normal", seed=0, data_dir=None, n_train=None,
           n_test=None, progress=True, target="cython", device="runtime", threads=None, in_simulation=False,
-          directory=None, simulator="brian2", **overrides):
+          directory=None, simulator="brian2", backend=None, backend_options=None, **overrides):
     """(trainer, config) for one cell of the comparison: dataset x training x weights.
 
-    simulator='replay': the exact closed-form event forward (models.lif_replay) instead of Brian2.
-    in_simulation: train with the rule and Adam as generated code, one compiled run per epoch
-    (in_simulation.InSimulationTrainer; `directory` its project folder); delay-only and
-    weight training without bumping."""
+    backend: what runs the network (brian2learn.backends: 'brian2' by default, 'event' for the exact
+    closed-form event simulator, 'in-simulation' to train with the rule and Adam as generated code, one
+    compiled run per epoch (backends.in_simulation; `directory` its project folder; delay-only and
+    weight training without bumping), ...); simulator/device/target/threads/in_simulation: the older
+    spelling."""
+    if backend == "in-simulation":
+        backend, in_simulation = None, True
     if training not in TRAINING:
         raise ValueError(f"training must be one of {sorted(TRAINING)}, got {training!r}")
     if in_simulation and simulator != "brian2":
@@ -109,7 +112,8 @@ def build(dataset="mnist", training="delays", weights="normal", seed=0, data_dir
     net = LayeredNetwork(784, [cfg["hidden"], 10], model=model, delays=delays, n_bias=0,
                          weight_init=weight_inits(weights, model, cfg), batch_size=cfg["batch_size"],
                          dt=cfg["dt"] * tau_s, duration=cfg["duration"] * tau_s, seed=seed, target=target,
-                         device=device, threads=threads, simulator=simulator)
+                         device=device, threads=None if in_simulation else threads, simulator=simulator,
+                         backend=backend, backend_options=backend_options)
     train, test = data(dataset, data_dir, n_train, n_test, cfg["window"], cfg["levels"])
     trains_weights = "weights" in TRAINING[training]
     optimizer = Adam({"weights": cfg["lr_weights"], "delays": cfg["lr"]}, amsgrad=cfg["amsgrad"])

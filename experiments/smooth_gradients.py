@@ -378,8 +378,14 @@ class SmoothMNIST(EpochLoop):
         finally:
             self._data = None
 
+    @property
+    def n_train(self):
+        return len(self._data[0][0]) if self._data else None
+
     def before_training(self, log):
         if not self.history:
+            if log:
+                log("evaluating the untrained network (the first run compiles the Brian2 code; later runs reuse it)")
             self.history.append(dict(epoch=0, **self.evaluate(*self._data[1])))
             if log:
                 log(f"before training: {self.history[0]}")

@@ -74,9 +74,10 @@ def config_for(name, hidden=None, delays=None, **overrides):
 
 
 def build(name="4-30-3 W+synaptic", seed=0, n_train=None, n_test=None, target="cython", progress=True,
-          device="runtime", threads=None, simulator="brian2", **overrides):
+          device="runtime", threads=None, simulator="brian2", backend=None, backend_options=None, **overrides):
     """(trainer, config) for a named configuration; `overrides` change any DEFAULTS entry.
-    simulator='replay': the exact closed-form event forward (models.lif_replay) instead of Brian2."""
+    backend: what runs the network (brian2learn.backends: 'brian2' by default, 'event' for the exact
+    closed-form event simulator, 'brian2-cpp', ...); simulator/device/target/threads: the older spelling."""
     cfg = config_for(name, **overrides)
     tau_s = cfg["tau_s"]
     model = LIF(tau_s=tau_s, tau_m=2 * tau_s)
@@ -84,7 +85,8 @@ def build(name="4-30-3 W+synaptic", seed=0, n_train=None, n_test=None, target="c
     net = LayeredNetwork(4, [cfg["hidden"], 3], model=model, delays=delays, n_bias=1, bias_times=0.9 * tau_s,
                          weight_init=cfg["weight_init"], batch_size=cfg["batch_size"], dt=cfg["dt"] * tau_s,
                          duration=cfg["duration"] * tau_s, seed=seed, target=target,
-                         device=device, threads=threads, simulator=simulator)
+                         device=device, threads=threads, simulator=simulator, backend=backend,
+                         backend_options=backend_options)
     train, test = data(n_train, n_test)
     schedule = cfg["schedule"]
     if cfg["final_decay"]:   # the last final_decay of the run's epochs decay linearly (optimizers.StepLR)

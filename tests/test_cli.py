@@ -25,7 +25,7 @@ def test_cli_list_and_train(tmp_path):
 def test_cli_trains_delay_only_in_simulation(tmp_path):
     data = os.environ["BRIAN2LEARN_SHARED_DATA"]
     res = subprocess.run([sys.executable, "-m", "brian2learn", "train", "delay_only", "--dataset", "mnist",
-                          "--weights", "ternary", "--in-simulation", "--hidden", "20", "--epochs", "2",
+                          "--weights", "ternary", "--backend", "in-simulation", "--hidden", "20", "--epochs", "2",
                           "--n-train", "96", "--n-test", "32", "--data-dir", data, "--out", str(tmp_path),
                           "--no-progress"], capture_output=True, text=True, env=dict(os.environ, MPLBACKEND="Agg"))
     assert res.returncode == 0, res.stderr[-3000:]
@@ -60,8 +60,8 @@ def test_cli_trains_src_and_resumes(tmp_path, shared_data):
 
 
 def test_cli_trains_smooth_mnist_and_resumes(tmp_path, shared_data):
-    """`train smooth_mnist --simulator replay`: an epoch, then --resume for a second one."""
-    base = [sys.executable, "-m", "brian2learn", "train", "smooth_mnist", "--simulator", "replay", "--hidden", "12",
+    """`train smooth_mnist --backend event`: an epoch, then --resume for a second one."""
+    base = [sys.executable, "-m", "brian2learn", "train", "smooth_mnist", "--backend", "event", "--hidden", "12",
             "--batch-size", "50", "--n-train", "150", "--n-test", "60", "--data-dir", shared_data, "--out", str(tmp_path)]
     result = _train_then_resume(base + ["--p-flip", "0.05"], tmp_path)
     assert result["settings"]["p_flip"] == 0.05
@@ -71,14 +71,38 @@ def test_cli_trains_smooth_mnist_and_resumes(tmp_path, shared_data):
     assert (tmp_path / "smooth_mnist.png").stat().st_size > 10000
 
 
-def test_cli_trains_yinyang_on_the_replay_simulator_and_refuses_misplaced_options(tmp_path):
+def test_cli_trains_yinyang_on_the_event_backend_and_refuses_misplaced_options(tmp_path):
     base = [sys.executable, "-m", "brian2learn", "train", "yinyang", "--epochs", "1", "--n-train", "150", "--n-test",
             "100", "--batch-size", "50", "--out", str(tmp_path), "--no-progress"]
-    res = subprocess.run(base + ["--simulator", "replay"], capture_output=True, text=True,
-                         env=dict(os.environ, MPLBACKEND="Agg"))
+    env = dict(os.environ, MPLBACKEND="Agg")
+    res = subprocess.run(base + ["--backend", "event", "--hidden", "10"], capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "4-10-3" in res.stdout and "back end 'event'" in res.stdout
+    result = json.load(open(tmp_path / "results.json"))
+    assert result["epochs"] == 1 and result["backend"] == "event" and result["n_delays"] == 5 * 10 + 11 * 3
+    # --resume keeps every stored setting; a flag that contradicts one is a usage error, not a traceback
+    again = subprocess.run(base[:-5] + ["--out", str(tmp_path), "--epochs", "2", "--resume", "--no-progress"],
+                           capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resumed from" in again.stdout and "4-10-3" in again.stdout and "back end 'event'" in again.stdout
+    clash = subprocess.run(base + ["--resume", "--hidden", "12"], capture_output=True, text=True, env=env)
+    assert clash.returncode == 2 and "--hidden 12 differs from the stored 10" in clash.stderr
+    assert "Traceback" not in clash.stderr
+    for bad, says in ((["train", "delay_only", "--p-flip", "0.1"], "unrecognized arguments: --p-flip"),
+                      (["train", "yinyang", "--config", "4-30-3 W+synapse"], "invalid choice: '4-30-3 W+synapse'"),
+                      (["train", "yinyang", "--threads", "2"], "--threads sets OpenMP threads of --backend brian2-cpp")):
+        res = subprocess.run([sys.executable, "-m", "brian2learn", *bad, "--out", str(tmp_path / "bad")],
+                             capture_output=True, text=True, env=env)
+        assert res.returncode == 2 and says in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
+
+
+def test_cli_list_is_readable_and_perturbation_runs(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "brian2learn", "list"], capture_output=True, text=True, check=True)
+    assert "'4-30-3 W+synaptic'" in out.stdout and "event" in out.stdout and "{" not in out.stdout
+    res = subprocess.run([sys.executable, "-m", "brian2learn", "train", "perturbation", "--task", "regression_x2",
+                          "--steps", "3", "--hidden", "5", "--backend", "event", "--out", str(tmp_path)],
+                         capture_output=True, text=True, env=dict(os.environ, MPLBACKEND="Agg"))
     assert res.returncode == 0, res.stderr[-3000:]
     result = json.load(open(tmp_path / "results.json"))
-    assert result["epochs"] == 1 and result["simulator"] == "replay"
-    res = subprocess.run([sys.executable, "-m", "brian2learn", "train", "delay_only", "--p-flip", "0.1", "--out",
-                          str(tmp_path)], capture_output=True, text=True)
-    assert res.returncode != 0 and "--p-flip is a smooth_mnist setting" in res.stderr
+    assert result["task"] == "regression_x2" and len(result["losses"]) == 3 and result["rel_l2"] > 0
+    assert (tmp_path / "perturbation.png").stat().st_size > 5000

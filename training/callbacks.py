@@ -17,6 +17,7 @@ import json
 import math
 import os
 import sys
+import time
 
 from tqdm.auto import tqdm
 
@@ -85,19 +86,24 @@ class CallbackList(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over each epoch's training samples; the first epoch says it includes compiling."""
+    """A tqdm bar over each epoch's training samples. The first minibatch of a run includes compiling the
+    generated code (once per model and machine: Brian2 caches it), so the bar says so until it is done."""
 
     def __init__(self, file=None):
         self.file = file
         self.bar = None
+        self.started = None
 
     def on_epoch_begin(self, trainer, epoch):
-        first = epoch == trainer.first_epoch_of_run
-        self.bar = tqdm(total=trainer.n_train, desc=f"epoch {epoch + 1}" + (" (compiling on first run)" if first
-                                                                            else ""),
-                        leave=False, file=self.file or sys.stderr)
+        self.started = time.perf_counter() if epoch == trainer.first_epoch_of_run else None
+        desc = f"epoch {epoch + 1}" + (" (compiling on the first run only)" if self.started is not None else "")
+        self.bar = tqdm(total=trainer.n_train, desc=desc, leave=False, file=self.file or sys.stderr)
 
     def on_batch_end(self, trainer, batch, n):
+        if self.started is not None:
+            self.bar.set_description(f"epoch {trainer.epoch + 1} (first minibatch after "
+                                     f"{time.perf_counter() - self.started:.0f} s, compiling included)")
+            self.started = None
         self.bar.update(n)
 
     def on_epoch_end(self, trainer, epoch, logs):
