@@ -86,7 +86,7 @@ def build_src(s):
 
 
 def build_smooth_mnist(s):
-    from .experiments.smooth_gradients import SmoothMNIST, mnist_data
+    from .experiments.smooth_mnist import SmoothMNIST, mnist_data
 
     train, test = mnist_data(s["data_dir"], s["n_train"], s["n_test"])
     overrides = {k: s[k] for k in ("hidden", "batch_size", "p_flip") if s[k] is not None}

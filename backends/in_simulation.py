@@ -1,5 +1,8 @@
 """Training with the learning rule inside the simulation: one cpp_standalone run per epoch.
 
+(One module of about 450 lines on purpose: it builds ONE generated program, whose groups, pathways and
+start-up code refer to each other's variables by name; split, the pieces could not be read alone.)
+
 The exact spike-time gradient (learning_rules.spike_time_gradient) and Adam as Brian2 generated
 code, so that a whole epoch -- every trial's forward pass, its backward pass, every optimiser step,
 then the test set -- is one run of one compiled C++ program with no Python between trials (Brian2's

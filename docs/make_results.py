@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Write docs/results.md from benchmarks/results/*.json (stdlib only; no package import).
 
+(One script of about 540 lines: one renderer per results file's structure, run as a script by CI's
+test of the page; kept in one file so that `python docs/make_results.py` needs nothing else.)
+
     python docs/make_results.py            # (re)write docs/results.md
     python docs/make_results.py --check    # exit 1, with a diff summary, if docs/results.md is stale
     python docs/make_results.py --results-dir DIR --out FILE

@@ -1,5 +1,8 @@
 """Spiking networks for scientific machine learning, trained by weight perturbation or exact gradients.
 
+(About 470 lines: `SpikingSciML` is one model whose encodings, decodings, substrate and both gradient
+paths share its network and task; `train` and `cosine_vs_K` are its two runs.)
+
 Wan, Zhang & Karniadakis, "Randomized forward mode gradient for spiking neural networks in
 scientific machine learning", arXiv 2411.07057. A TTFS LIF network (models.lif, tau_m = 2 tau_s)
 maps a point x in R^d to a real value u(x); a task (experiments.sciml_tasks) turns u on a grid into

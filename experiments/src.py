@@ -105,17 +105,9 @@ class SRCTrainer(EpochLoop):
     def __init__(self, net, dataset, train, test, cfg, seed=0, callbacks=()):
         self.net, self.dataset, self.train, self.test, self.cfg = net, dataset, train, test, cfg
         self.rule = BPTT(net, cfg["gradient"])
-        self.opt = Adam(cfg["lr"])
+        self.optimizer = self.opt = Adam(cfg["lr"])
         self.schedule = StepLR(self.opt, *cfg["schedule"]) if cfg.get("schedule") else None
         self._init_loop(seed, callbacks)
-
-    @property
-    def params(self):
-        return self.net.params
-
-    @property
-    def optimizer(self):
-        return self.opt
 
     @property
     def n_train(self):

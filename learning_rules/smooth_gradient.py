@@ -1,5 +1,7 @@
 """Smooth exact gradients with pseudospikes for feed-forward theta-neuron networks.
 
+(About 410 lines: one rule, whose forward trace and backward pass share the event bookkeeping.)
+
 Klos & Memmesheimer, "Smooth exact gradient descent learning in spiking neural networks",
 Phys. Rev. Lett. 134, 027301 (2025), arXiv 2309.14523. Models: models.qif (ThetaNeuron).
 

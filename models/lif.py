@@ -1,5 +1,8 @@
 """Current-based leaky integrate-and-fire neuron with an exponential synaptic current.
 
+(About 415 lines: the Brian2 text of the exact in-step threshold and reset is generated here from the
+flow; the issue "The equations are the source of truth" replaces that generation by derivation.)
+
     C_m dV/dt = -g_l (V - E_l) + I + I_ext  tau_m = C_m / g_l
     dI/dt     = -I / tau_s                   on_pre: I += w
 

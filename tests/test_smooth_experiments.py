@@ -31,7 +31,7 @@ def test_smooth_mnist_checkpoint_resumes_exactly(tmp_path, shared_data):
     phases and learning-rate decay as two epochs straight; other settings are refused."""
     import pytest
 
-    from brian2learn.experiments.smooth_gradients import SmoothMNIST, mnist_data
+    from brian2learn.experiments.smooth_mnist import SmoothMNIST, mnist_data
 
     (x, y), _ = mnist_data(shared_data, n_train=120, n_test=1)
     kw = dict(seed=2, simulator="replay", n_batches_per_epoch=3, hidden=12, batch_size=40, batch_copies=40)
@@ -61,7 +61,7 @@ def test_input_flipping_toggles_pixels_at_the_asked_rate():
     is refused naming p_flip."""
     import pytest
 
-    from brian2learn.experiments.smooth_gradients import SmoothMNIST, flip_inputs, mnist_input_time
+    from brian2learn.experiments.smooth_mnist import SmoothMNIST, flip_inputs, mnist_input_time
 
     rng = np.random.default_rng(0)
     t_in = mnist_input_time(2.0)

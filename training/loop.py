@@ -5,7 +5,7 @@ A trainer subclasses EpochLoop and says what one epoch is:
     run_epoch()          train one epoch (and evaluate if it does), return the epoch's row of metrics
     state_meta()         JSON-able state beyond the parameters and the optimiser (e.g. a schedule)
     load_meta(meta)      restore it
-    params, optimizer    what checkpoints hold as arrays (training.checkpoints)
+    net.params, optimizer  what checkpoints hold as arrays (training.checkpoints)
     config()             the settings a checkpoint must match (None: not checked)
 
 and EpochLoop provides `fit(epochs, checkpoint, log, callbacks)`, `save(path)` and `load(path)`
@@ -55,6 +55,11 @@ class EpochLoop:
 
     def config(self):
         return None
+
+    @property
+    def params(self):
+        """What checkpoints hold as arrays: the network's master parameters."""
+        return self.net.params
 
     # ---- the loop ---------------------------------------------------------------------------
     def batch_done(self, batch, n):

@@ -169,10 +169,6 @@ class Trainer(EpochLoop):
         return row
 
     # ---- checkpoints (training.loop: atomic, exact resume) -------------------------------
-    @property
-    def params(self):
-        return self.net.params
-
     def state_meta(self):
         return {"bumping": self.bumping.state_dict() if self.bumping else None}
 
