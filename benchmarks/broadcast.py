@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 from brian2 import ms
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, write_results  # noqa: E402
+from brian2learn.experiments.result_store import command, machine, write_results  # noqa: E402
 
 from brian2learn.models import LIF, DelayConfig, LayeredNetwork  # noqa: E402
 

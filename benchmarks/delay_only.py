@@ -40,8 +40,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (command, keep_replaced, machine, partial_label, resumable_epochs, run_seeds,  # noqa: E402
-                    write_results)
+from common import run_seeds  # noqa: E402
+from brian2learn.experiments.result_store import (command, keep_replaced, machine, partial_label,  # noqa: E402
+                                                  resumable_epochs, write_results)
 
 from brian2learn.experiments.delay_only import DEFAULTS, TRAINING, WEIGHTS, build  # noqa: E402
 

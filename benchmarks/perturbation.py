@@ -28,13 +28,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, write_results  # noqa: E402
+from brian2learn.experiments.result_store import add_seeds as store_add_seeds  # noqa: E402
+from brian2learn.experiments.result_store import command, keep_better, machine, write_results  # noqa: E402
 
 from brian2learn.experiments.perturbation_qif import QIFSciML, train_qif  # noqa: E402
 from brian2learn.experiments.perturbation_sciml import FORMS, SpikingSciML, cosine_vs_K, train  # noqa: E402
@@ -115,13 +114,7 @@ def run_task(task, args):
 def merge_entry(old, new):
     """The stored entry for a task after a new run: the better run (perturbation error) on top, the
     other kept under "earlier" (superseded) or "variants" (not better) -- nothing is dropped."""
-    if not old:
-        return new
-    if new["rel_l2_perturbation"] < old["rel_l2_perturbation"]:
-        new["earlier"] = old.pop("earlier", []) + [old]
-        return new
-    old.setdefault("variants", []).append(new)
-    return old
+    return keep_better(old, new, "rel_l2_perturbation")
 
 
 #: what entries written before these keys existed ran with
@@ -133,29 +126,11 @@ CONFIG_KEYS = ("steps", "K", "eps", "hidden", "lr_perturbation", "lr_exact", "op
 def add_seeds(old, new):
     """`new` (more seeds of the same configuration as the stored `old`) merged into one entry:
     per-seed values joined, means and stds recomputed, both commands kept."""
-    differ = [k for k in CONFIG_KEYS if old.get(k, OLD_DEFAULTS.get(k)) != new.get(k, OLD_DEFAULTS.get(k))]
-    if differ:
-        raise ValueError(f"--add-seeds needs the stored entry's configuration; these differ: {differ}")
-    if set(old["seeds"]) & set(new["seeds"]):
-        raise ValueError(f"--add-seeds: seeds {sorted(set(old['seeds']) & set(new['seeds']))} are already stored")
-    out = dict(old, seeds=old["seeds"] + new["seeds"], command=[*np.atleast_1d(old["command"]), new["command"]])
-    n_old, n_new = len(old["seeds"]), len(new["seeds"])
-    for key in ("rel_l2_perturbation", "rel_l2_exact_gradient"):
-        if old.get(key) is not None and new.get(key) is not None:
-            errs = old[key + "_per_seed"] + new[key + "_per_seed"]
-            out.update({key: float(np.mean(errs)), key + "_std": float(np.std(errs)), key + "_per_seed": errs})
-    for key in ("rejected_steps_per_seed", "switched_fraction_per_seed"):
-        if key in old:
-            out[key] = old[key] + new[key]
-    for key in ("seconds", "seconds_exact", "forward_runs", "forward_runs_exact"):
-        if key in old and key in new:
-            out[key] = (old[key] * n_old + new[key] * n_new) / (n_old + n_new)
-    out.pop("partial", None)                     # the new run's label (if any) describes the whole entry
-    out.update({k: new[k] for k in ("partial", "timing_note") if k in new})
-    for key in ("forward_runs", "forward_runs_exact"):
-        if key in out:
-            out[key] = int(out[key])
-    return out
+    return store_add_seeds(old, new, CONFIG_KEYS, OLD_DEFAULTS,
+                           metrics=("rel_l2_perturbation", "rel_l2_exact_gradient"),
+                           joined=("rejected_steps_per_seed", "switched_fraction_per_seed"),
+                           seed_weighted=("seconds", "seconds_exact", "forward_runs", "forward_runs_exact"),
+                           integers=("forward_runs", "forward_runs_exact"))
 
 
 def speed(args, repeats=5):

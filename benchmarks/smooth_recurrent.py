@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, write_results  # noqa: E402
+from brian2learn.experiments.result_store import command, machine, write_results  # noqa: E402
 
 from brian2learn.experiments.smooth_gradients import plot_recurrent, recurrent_network  # noqa: E402
 

@@ -31,8 +31,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (command, keep_replaced, machine, partial_label, resumable_epochs, run_seeds,  # noqa: E402
-                    write_results)
+from common import run_seeds  # noqa: E402
+from brian2learn.experiments.result_store import (best_by_cell, command, keep_replaced, machine,  # noqa: E402
+                                                  partial_label, resumable_epochs, write_results)
 
 from brian2learn.experiments.src import DATASETS, build, encode  # noqa: E402
 
@@ -140,22 +141,6 @@ def merged_results(cell, runs, stored, args, argv, started):
     key = cell_key(cell, args)
     new[key] = keep_replaced(stored, key, new[key], started, extends=args.add_seeds)
     return new
-
-
-def best_by_cell(stored):
-    """Per "<dataset>/<depth>", the stored entry with the highest mean test accuracy among the complete
-    ones (among the partial ones where none is complete). Chosen on the test set, so optimistic: a
-    pointer into the entries, which all stay in the file."""
-    best = {}
-    for key, entry in stored.items():
-        if not (isinstance(entry, dict) and "test_acc_mean" in entry):
-            continue
-        cell = key.split(" ")[0]
-        rank = (not entry["partial"], entry["test_acc_mean"])
-        if cell not in best or rank > best[cell][0]:
-            best[cell] = (rank, {"key": key, **{k: entry.get(k) for k in ("test_acc_mean", "test_acc_std", "seeds",
-                                                                           "epochs", "steps", "partial")}})
-    return {cell: best[cell][1] for cell in sorted(best)}
 
 
 def with_best(new, stored):

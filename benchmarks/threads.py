@@ -17,13 +17,11 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, machine, write_results  # noqa: E402
+from brian2learn.experiments.result_store import command, machine, write_results  # noqa: E402
 
 SETTINGS = {"1 thread": 1, "2 threads": 2, "default": None}
 

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import command, keep_replaced, machine, write_results  # noqa: E402
+from brian2learn.experiments.result_store import command, keep_replaced, machine, write_results  # noqa: E402
 
 from brian2learn.experiments.yinyang import build  # noqa: E402
 

@@ -35,7 +35,7 @@ from brian2.units.fundamentalunits import DimensionMismatchError, Quantity, fail
 from . import qif_analytic as qa
 from .running import run_network
 
-__all__ = ["ThetaNeuron", "QIF", "simulate_qif", "SOURCE_EQUATIONS", "SOURCE_THRESHOLD"]
+__all__ = ["ThetaNeuron", "QIF", "simulate_qif", "SOURCE_EQUATIONS", "SOURCE_THRESHOLD", "SOURCE_SILENT"]
 
 
 class _OrderFilter(logging.Filter):
@@ -50,12 +50,16 @@ class _OrderFilter(logging.Filter):
 logging.getLogger("brian2.codegen.generators.base").addFilter(_OrderFilter())
 
 #: input sources: source i fires once, in the step that contains t_cross (its exact time)
-SOURCE_EQUATIONS = "t_cross : second  # the spike time of this source in the current trial (inf: silent)"
+SOURCE_EQUATIONS = "t_cross : second  # the spike time of this source in the current trial (SOURCE_SILENT: none)"
 #: the source fires in the one step m with floor(t_cross / dt) = m. Comparing t_cross with t and t + dt
 #: instead left a gap: where the rounded t_(m-1) + dt falls below the rounded t_m, an input time between
 #: them matched neither step and the input was lost, in some trials and not others (it depends on the
 #: trial's start time); one index computed from t_cross matches exactly one step.
 SOURCE_THRESHOLD = "floor(t_cross/dt) == t_in_timesteps"
+#: t_cross of a source that does not fire in the trial: floor(t_cross/dt) < 0 matches no step. A large
+#: positive sentinel (1e9 s) overflowed the int32 that Brian2's numpy target casts floor() to
+#: (RuntimeWarning: invalid value encountered in cast); -1 s fits for any dt >= 1 ns.
+SOURCE_SILENT = -1.0
 
 
 def _time(name, value, cls):
@@ -208,7 +212,7 @@ def simulate_qif(model, input_times, weights, V0=0.0, I0=0.0, duration=None, dt=
     dt = 1e-3 * tu if dt is None else _time("dt", dt, "simulate_qif")
     prefs.codegen.target = target
     src = NeuronGroup(B * M, SOURCE_EQUATIONS, threshold=SOURCE_THRESHOLD, reset="", dt=dt)
-    src.t_cross_ = np.where(np.isfinite(times), times * float(tu), 1e9).ravel()
+    src.t_cross_ = np.where(np.isfinite(times), times * float(tu), SOURCE_SILENT).ravel()
     g = NeuronGroup(B, model.equations, threshold=model.threshold, reset=model.reset, method=model.method,
                     namespace=model.namespace, dt=dt)
     g.th = model.angle(np.broadcast_to(np.asarray(V0, dtype=float), (B,)))

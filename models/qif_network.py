@@ -30,7 +30,7 @@ from brian2 import Network, NeuronGroup, SpikeMonitor, Synapses, prefs
 from brian2.units.fundamentalunits import DimensionMismatchError, Quantity
 
 from . import qif_analytic as qa
-from .qif import QIF, SOURCE_EQUATIONS, SOURCE_THRESHOLD, _time
+from .qif import QIF, SOURCE_EQUATIONS, SOURCE_SILENT, SOURCE_THRESHOLD, _time
 from .running import run_network
 
 __all__ = ["RecurrentQIFNetwork", "QIFNetRecord", "check_finite"]
@@ -171,7 +171,7 @@ class RecurrentQIFNetwork:
         tu, B, N = float(self.model.tau_m), self.batch_size, self.N
         net = self._net
         t0 = float(net.t)
-        self.sources.t_cross_[:] = np.tile(t0 + self.input_times * tu, B) if len(self.input_times) else _NEVER
+        self.sources.t_cross_[:] = np.tile(t0 + self.input_times * tu, B) if len(self.input_times) else SOURCE_SILENT
         post, pre = self._rec_index
         if len(pre):
             self.syn_rec.w_[:] = W[:, post, pre].ravel()

@@ -31,7 +31,7 @@ import numpy as np
 from brian2 import Network, NeuronGroup, Synapses, ms, prefs, second
 
 from .network import check_input_times
-from .qif import SOURCE_EQUATIONS, SOURCE_THRESHOLD, ThetaNeuron
+from .qif import SOURCE_EQUATIONS, SOURCE_SILENT, SOURCE_THRESHOLD, ThetaNeuron
 from .running import run_network
 
 __all__ = ["ThetaNetwork", "ThetaRecord"]
@@ -180,7 +180,7 @@ class ThetaNetwork:
         """Per copy: source k fires at the k-th distinct input time, with the summed weights."""
         B, k = len(xin), self.input_levels
         levels = np.unique(xin[np.isfinite(xin)])  # at most k (check_inputs)
-        t_src = np.full((B, k), _NEVER)
+        t_src = np.full((B, k), SOURCE_SILENT)
         W = self.params[0]["w"]
         w_src = np.zeros((B, k, W.shape[1]))
         for m, lev in enumerate(levels):
@@ -196,7 +196,7 @@ class ThetaNetwork:
         xin = np.full((B, self.n_inputs), np.inf)
         xin[:n_valid] = x
         if self.input_levels is None:
-            self.sources.t_cross_[:] = np.where(np.isfinite(xin), t0 + xin * tu, _NEVER).ravel()
+            self.sources.t_cross_[:] = np.where(np.isfinite(xin), t0 + xin * tu, SOURCE_SILENT).ravel()
         else:
             self._load_virtual_inputs(xin, t0, tu)
         Theta = self.model.Theta

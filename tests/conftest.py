@@ -24,15 +24,18 @@ def shared_data():
 
 
 @pytest.fixture
-def load_benchmark():
-    """load_benchmark(name): the module benchmarks/<name>.py (the scripts are not part of the package)."""
-    return _load_benchmark
+def run_benchmark():
+    """run_benchmark(name, *args, ok=True): benchmarks/<name>.py run as a script in a subprocess from the
+    repository root (the scripts are not part of the package, so tests do not import them); returns the
+    CompletedProcess, asserting its exit status is 0 (ok=True) or not 0 (ok=False)."""
+    return _run_benchmark
 
 
-def _load_benchmark(name):
-    import importlib.util
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks", f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _run_benchmark(name, *args, ok=True):
+    import subprocess
+    import sys
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    proc = subprocess.run([sys.executable, os.path.join("benchmarks", f"{name}.py"), *map(str, args)], cwd=root,
+                          capture_output=True, text=True)
+    assert (proc.returncode == 0) == ok, f"exit status {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc

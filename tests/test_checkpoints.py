@@ -54,12 +54,12 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     assert os.listdir(tmp_path) == ["f.bin"]
 
 
-def test_benchmarks_resume_a_stopped_seed_from_its_checkpoint(tmp_path, load_benchmark):
-    """benchmarks/common.py resumable_epochs: a second run with --checkpoint-dir starts after the
-    epochs the first one finished, and refuses to run when nothing is left to do."""
+def test_benchmarks_resume_a_stopped_seed_from_its_checkpoint(tmp_path):
+    """experiments.result_store.resumable_epochs (the benchmarks' --checkpoint-dir): a second run
+    starts after the epochs the first one finished, and refuses to run when nothing is left to do."""
     from types import SimpleNamespace
 
-    common = load_benchmark("common")
+    from brian2learn.experiments.result_store import resumable_epochs
 
     class Fake:   # the trainer protocol the benchmarks use: epoch, history, fit, save, load
         def __init__(self):
@@ -80,16 +80,16 @@ def test_benchmarks_resume_a_stopped_seed_from_its_checkpoint(tmp_path, load_ben
 
     args = SimpleNamespace(epochs=2, checkpoint_dir=str(tmp_path))
     first = Fake()
-    assert [r["epoch"] for r in common.resumable_epochs(first, "cell", "mnist/1 steps=40", 0, 96, args)] == [1, 2]
+    assert [r["epoch"] for r in resumable_epochs(first, "cell", "mnist/1 steps=40", 0, 96, args)] == [1, 2]
     assert sorted(os.listdir(tmp_path)) == ["mnist_1_steps=40-seed0-train96.npz"]
     again = Fake()
     args.epochs = 3
-    assert [r["epoch"] for r in common.resumable_epochs(again, "cell", "mnist/1 steps=40", 0, 96, args)] == [3]
+    assert [r["epoch"] for r in resumable_epochs(again, "cell", "mnist/1 steps=40", 0, 96, args)] == [3]
     assert again.fits == 1 and [r["epoch"] for r in again.history] == [1, 2, 3]
     with pytest.raises(SystemExit, match="already holds 3 epochs"):
-        list(common.resumable_epochs(Fake(), "cell", "mnist/1 steps=40", 0, 96, args))
+        list(resumable_epochs(Fake(), "cell", "mnist/1 steps=40", 0, 96, args))
     other_seed = Fake()
-    assert len(list(common.resumable_epochs(other_seed, "cell", "mnist/1 steps=40", 1, 96, args))) == 3
+    assert len(list(resumable_epochs(other_seed, "cell", "mnist/1 steps=40", 1, 96, args))) == 3
 
 
 def test_a_setting_the_checkpoint_lacks_is_a_difference(tmp_path):

@@ -129,22 +129,21 @@ def test_experiment_settings_none_keeps_its_meaning(shared_data):
     assert len(times(graded)) == 3 and len(times(smooth)) > 50
 
 
-def test_benchmark_add_seeds_joins_the_stored_entry(tmp_path, shared_data, load_benchmark):
+def test_benchmark_add_seeds_joins_the_stored_entry(tmp_path, shared_data, run_benchmark):
     """benchmarks/delay_only.py --add-seeds: seed 1 joins the stored seed 0 of the same cell and
     settings (mean over both, each seed's command kept); other epochs are refused."""
-    bench = load_benchmark("delay_only")
     out = str(tmp_path / "r.json")
     args = ["--cells", "mnist/delays/normal", "--simulator", "replay", "--n-train", "96", "--n-test", "32",
             "--epochs", "1", "--data-dir", shared_data, "--out", out, "--hidden", "20"]
-    bench.main(args + ["--seeds", "0"])
-    bench.main(args + ["--seeds", "1", "--add-seeds"])
+    run_benchmark("delay_only", *args, "--seeds", "0")
+    run_benchmark("delay_only", *args, "--seeds", "1", "--add-seeds")
     with open(out) as f:
         entry = json.load(f)["mnist/delays/normal@784-20-10 simulator=replay"]
     assert entry["seeds"] == [0, 1] and entry["trainer"].startswith("replay-")   # -numpy where nothing compiles
     accs = [entry["per_seed"][s]["test_acc"] for s in ("0", "1")]
     assert entry["test_acc_mean"] == pytest.approx(np.mean(accs))
     assert "--add-seeds" in entry["per_seed"]["1"]["command"] and "--add-seeds" not in entry["per_seed"]["0"]["command"]
-    with pytest.raises(SystemExit, match="run for 1 epochs"):
-        bench.main([a if a != "1" else "2" for a in args] + ["--seeds", "2", "--add-seeds"])
-    with pytest.raises(SystemExit):
-        bench.main(args + ["--seeds", "3", "--set", "hidden=30"])   # hidden has its own option
+    refused = run_benchmark("delay_only", *[a if a != "1" else "2" for a in args], "--seeds", "2", "--add-seeds",
+                            ok=False)
+    assert "run for 1 epochs" in refused.stderr
+    run_benchmark("delay_only", *args, "--seeds", "3", "--set", "hidden=30", ok=False)   # hidden has its own option

@@ -60,29 +60,41 @@ def test_bad_arguments():
         train(lr_hold=1.0)
 
 
-def test_benchmark_never_drops_a_stored_result(load_benchmark):
-    """benchmarks/perturbation.py: a worse run becomes a variant, a better one keeps the old as earlier."""
-    bench = load_benchmark("perturbation")
+def test_benchmark_never_drops_a_stored_result():
+    """experiments.result_store (as benchmarks/perturbation.py uses it): a worse run becomes a variant,
+    a better one keeps the old as earlier; added seeds join the entry with means over all seeds."""
+    from brian2learn.experiments.result_store import add_seeds as store_add_seeds
+    from brian2learn.experiments.result_store import keep_better
+
+    def merge_entry(old, new):
+        return keep_better(old, new, "rel_l2_perturbation")
+
+    def add_seeds(old, new):   # the perturbation benchmark's settings (a subset of its configuration keys)
+        return store_add_seeds(old, new, ("steps", "K", "eps", "substrate"), {"substrate": "lif"},
+                               metrics=("rel_l2_perturbation", "rel_l2_exact_gradient"),
+                               seed_weighted=("seconds", "forward_runs"), integers=("forward_runs",))
+
     old = {"rel_l2_perturbation": 0.02, "steps": 3000}
-    kept = bench.merge_entry(dict(old), {"rel_l2_perturbation": 0.05, "steps": 100})
+    kept = merge_entry(dict(old), {"rel_l2_perturbation": 0.05, "steps": 100})
     assert kept["rel_l2_perturbation"] == 0.02 and kept["variants"][0]["steps"] == 100
-    new = bench.merge_entry(dict(kept), {"rel_l2_perturbation": 0.01, "steps": 6000})
+    new = merge_entry(dict(kept), {"rel_l2_perturbation": 0.01, "steps": 6000})
     assert new["steps"] == 6000 and new["earlier"][0]["rel_l2_perturbation"] == 0.02
     assert new["earlier"][0]["variants"][0]["steps"] == 100
-    assert bench.merge_entry({}, {"rel_l2_perturbation": 0.3}) == {"rel_l2_perturbation": 0.3}
+    assert merge_entry({}, {"rel_l2_perturbation": 0.3}) == {"rel_l2_perturbation": 0.3}
     cfg = dict(steps=10, K=2, seeds=[0], command="a", partial="1 seed")
     one = dict(cfg, rel_l2_perturbation=0.1, rel_l2_perturbation_per_seed=[0.1], rel_l2_exact_gradient=None)
     two = dict(cfg, seeds=[1, 2], command="b", rel_l2_perturbation=0.2, rel_l2_perturbation_per_seed=[0.2, 0.2],
                rel_l2_exact_gradient=None)
     del two["partial"]
-    both = bench.add_seeds(one, two)
+    both = add_seeds(dict(one, seconds=1.0, forward_runs=10), dict(two, seconds=4.0, forward_runs=11))
+    assert both["seconds"] == pytest.approx(3.0) and both["forward_runs"] == 10   # seed-weighted, int(32 / 3)
     assert both["seeds"] == [0, 1, 2] and both["rel_l2_perturbation_per_seed"] == [0.1, 0.2, 0.2]
     assert both["rel_l2_perturbation"] == pytest.approx(0.5 / 3) and "partial" not in both
     assert both["command"] == ["a", "b"]
     with pytest.raises(ValueError, match="already stored"):
-        bench.add_seeds(one, one)
+        add_seeds(one, one)
     with pytest.raises(ValueError, match="differ"):
-        bench.add_seeds(one, dict(two, steps=20))
+        add_seeds(one, dict(two, steps=20))
 
 
 def test_resample_draws_one_point_per_grid_cell():

@@ -244,35 +244,35 @@ def test_checkpoint_resumes_exactly_and_refuses_other_settings(tmp_path, shared_
 
 
 
-def test_benchmark_readout_is_a_named_setting(tmp_path, shared_data, load_benchmark):
+def test_benchmark_readout_is_a_named_setting(tmp_path, shared_data, run_benchmark):
     """benchmarks/src.py --readout membrane: trains with the integrator readout and stores it under its
     own key with the setting recorded; entries written before the option existed count as spike-count
     readouts when seeds are added to them, and --add-seeds still refuses other epochs."""
     import json
 
-    bench = load_benchmark("src")
     out = str(tmp_path / "src.json")
     common = ["--cells", "mnist/1", "--seeds", "0", "--epochs", "1", "--steps", "10", "--hidden", "8",
               "--n-train", "64", "--n-test", "32", "--data-dir", shared_data, "--out", out]
-    bench.main(common + ["--readout", "membrane"])
+    run_benchmark("src", *common, "--readout", "membrane")
     stored = json.load(open(out))
     entry = stored["mnist/1 steps=10 hidden=8 readout=membrane"]
     assert entry["readout"] == "membrane" and entry["partial"]
     assert "mnist/1 steps=10 hidden=8" not in stored
+    best = stored["best_by_cell"]["mnist/1"]          # written with every result
+    assert best["key"] == "mnist/1 steps=10 hidden=8 readout=membrane" and best["partial"]
     stored["mnist/1 steps=10 hidden=8"] = {k: v for k, v in entry.items() if k != "readout"}  # an older entry
     json.dump(stored, open(out, "w"))
-    bench.check_add_seeds("mnist/1", bench.parse_args(common + ["--add-seeds"]))   # counts: accepted
-    bench.check_add_seeds("mnist/1", bench.parse_args(common + ["--readout", "membrane", "--add-seeds"]))
-    with pytest.raises(SystemExit, match="epochs"):
-        bench.check_add_seeds("mnist/1", bench.parse_args(common[:5] + ["2"] + common[6:] + ["--add-seeds"]))
-    best = json.load(open(out))["best_by_cell"]["mnist/1"]          # written with every result
-    assert best["key"] == "mnist/1 steps=10 hidden=8 readout=membrane" and best["partial"]
+    run_benchmark("src", *common, "--add-seeds")                                 # counts: accepted
+    run_benchmark("src", *common, "--readout", "membrane", "--add-seeds")
+    refused = run_benchmark("src", *common[:5], "2", *common[6:], "--add-seeds", ok=False)
+    assert "epochs" in refused.stderr
 
 
-def test_best_by_cell_prefers_complete_entries(load_benchmark):
+def test_best_by_cell_prefers_complete_entries():
     """best_by_cell: per dataset/depth, the complete entry with the highest mean, a partial one only
     where none is complete; other keys (timings, notes) are ignored."""
-    best = load_benchmark("src").best_by_cell({
+    from brian2learn.experiments.result_store import best_by_cell
+    best = best_by_cell({
         "mnist/1": {"test_acc_mean": 0.99, "partial": "1 seed(s) of 3"},
         "mnist/1 schedule=4x0.5": {"test_acc_mean": 0.97, "partial": False},
         "mnist/1 readout=membrane": {"test_acc_mean": 0.975, "partial": False},
@@ -281,7 +281,7 @@ def test_best_by_cell_prefers_complete_entries(load_benchmark):
     assert {c: b["key"] for c, b in best.items()} == {"mnist/1": "mnist/1 readout=membrane", "mnist/4": "mnist/4"}
 
 
-def test_hidden_gain_scales_the_later_spiking_layers_only(tmp_path, shared_data, load_benchmark):
+def test_hidden_gain_scales_the_later_spiking_layers_only(tmp_path, shared_data, run_benchmark):
     """hidden_gain multiplies the initial weights into every SRC layer after the first (not the
     input weights, not a membrane integrator), wakes up a deep network's silent layers, refuses
     gains <= 0, is named in the benchmark key, and keeps checkpoints of gain 1 loadable."""
@@ -314,7 +314,12 @@ def test_hidden_gain_scales_the_later_spiking_layers_only(tmp_path, shared_data,
     net(1.0).load(ckpt)
     with pytest.raises(ValueError, match="hidden_gain"):
         loud.load(ckpt)
-    bench = load_benchmark("src")
-    args = bench.parse_args(["--cells", "mnist/2", "--hidden-gain", "3", "--steps", "100", "--out",
-                             str(tmp_path / "s.json")])
-    assert bench.cell_key("mnist/2", args) == "mnist/2 hidden_gain=3"
+    # the benchmark's key names the gain: an entry stored under "mnist/2 hidden_gain=3" is the one that
+    # --add-seeds finds (and refuses here, for its other number of epochs, naming its key)
+    out = str(tmp_path / "s.json")
+    json.dump({"mnist/2 hidden_gain=3": {"epochs": 5, "steps": 100, "hidden": 100, "lr": 3e-3, "batch_size": 64,
+                                         "gradient": "paper", "readout": "counts", "hidden_gain": 3.0,
+                                         "schedule": None}}, open(out, "w"))
+    refused = run_benchmark("src", "--cells", "mnist/2", "--hidden-gain", "3", "--steps", "100", "--epochs", "1",
+                            "--seeds", "0", "--add-seeds", "--data-dir", shared_data, "--out", out, ok=False)
+    assert "'mnist/2 hidden_gain=3'" in refused.stderr and "epochs (5 vs 1)" in refused.stderr

@@ -44,23 +44,39 @@ def test_encoding_and_errors():
         yin_yang("dev")
 
 
-def test_benchmark_add_seeds_joins_the_stored_entry(tmp_path, monkeypatch, load_benchmark):
-    """benchmarks/yinyang.py --add-seeds: new seeds join the stored entry (mean and std over all,
-    both commands kept); stored seeds, another number of epochs or other settings are refused."""
-    import json
-    bench = load_benchmark("yinyang")
-    out = str(tmp_path / "yy.json")
+def _recorder(out, key, run, epochs=2):
+    """record(seeds, add_seeds=False, epochs=2): experiments.yinyang_results.record_seeds as one
+    invocation of benchmarks/yinyang.py would call it (its own command line and start time)."""
+    from brian2learn.experiments import yinyang_results
+    calls = []
 
-    def fake_run(config, seed, epochs, simulator="brian2", lr_w=0.01, **changes):
+    def record(seeds, add_seeds=False, epochs=epochs):
+        calls.append(1)
+        cmd = (f"python benchmarks/yinyang.py --configs '{key}' --epochs {epochs} --seeds "
+               + " ".join(map(str, seeds)) + (" --add-seeds" if add_seeds else ""))
+        return yinyang_results.record_seeds(out, key, seeds, lambda seed: run(key, seed, epochs), epochs, cmd,
+                                            f"start {len(calls)}", add_seeds=add_seeds)
+    return record
+
+
+def test_benchmark_add_seeds_joins_the_stored_entry(tmp_path, monkeypatch):
+    """experiments.yinyang_results.record_seeds (benchmarks/yinyang.py --add-seeds): new seeds join the
+    stored entry (mean and std over all, both commands kept); stored seeds, another number of epochs or
+    other settings are refused."""
+    import json
+    from brian2learn.experiments import yinyang_results
+    out = str(tmp_path / "yy.json")
+    lr = {"w": 0.01}
+
+    def fake_run(config, seed, epochs, simulator="brian2", **changes):
         acc = 0.9 + seed / 100
         return dict(seed=seed, test_acc=acc, acc_after_10_epochs=acc - 0.1, epoch_seconds=[1.0, 0.5, 0.7],
                     curve={epochs: acc}, val_curve={epochs: acc}, val_selected=dict(epoch=epochs, val_acc=acc, test_acc=acc),
-                    n_weights=43, n_delays=43, settings={"schedule": (20, 0.95), "lr_w": lr_w})
+                    n_weights=43, n_delays=43, settings={"schedule": (20, 0.95), "lr_w": lr["w"]})
 
-    monkeypatch.setattr(bench, "run_one", fake_run)
-    args = ["--configs", "4-5-3 W+synaptic", "--epochs", "2", "--out", out]
-    bench.main(args + ["--seeds", "0", "1"])
-    bench.main(args + ["--seeds", "2", "--add-seeds"])
+    record = _recorder(out, "4-5-3 W+synaptic", fake_run)
+    record([0, 1])
+    record([2], add_seeds=True)
     with open(out) as f:
         entry = json.load(f)["4-5-3 W+synaptic"]
     assert entry["seeds"] == [0, 1, 2] and entry["test_acc_mean"] == pytest.approx(0.91)
@@ -70,40 +86,40 @@ def test_benchmark_add_seeds_joins_the_stored_entry(tmp_path, monkeypatch, load_
     assert entry["partial"] == "2 of the reference 300 epochs"
     with open(out) as f:   # another process adds seed 3 while this one (having read seeds 0-2) runs 4
         stored = json.load(f)
-    bench.main(args + ["--seeds", "3", "--add-seeds"])
-    real_stored_runs, calls = bench.stored_runs, []
+    record([3], add_seeds=True)
+    real_stored_runs, calls = yinyang_results.stored_runs, []
 
     def stale_at_start(entry, epochs):   # the first read (at the start) misses seed 3; later ones see it
         calls.append(1)
         return real_stored_runs(stored["4-5-3 W+synaptic"] if len(calls) == 1 else entry, epochs)
 
-    monkeypatch.setattr(bench, "stored_runs", stale_at_start)
-    bench.main(args + ["--seeds", "4", "--add-seeds"])
-    monkeypatch.setattr(bench, "stored_runs", real_stored_runs)
+    monkeypatch.setattr(yinyang_results, "stored_runs", stale_at_start)
+    record([4], add_seeds=True)
+    monkeypatch.setattr(yinyang_results, "stored_runs", real_stored_runs)
     with open(out) as f:
         assert json.load(f)["4-5-3 W+synaptic"]["seeds"] == [0, 1, 2, 3, 4]
     with pytest.raises(SystemExit, match="already stored"):
-        bench.main(args + ["--seeds", "1", "--add-seeds"])
+        record([1], add_seeds=True)
     with pytest.raises(SystemExit, match="epochs"):
-        bench.main(["--configs", "4-5-3 W+synaptic", "--epochs", "3", "--out", out, "--seeds", "5", "--add-seeds"])
-    monkeypatch.setattr(bench, "run_one", lambda *a, **k: fake_run(*a, lr_w=0.5, **k))
+        record([5], add_seeds=True, epochs=3)
+    lr["w"] = 0.5
     with pytest.raises(SystemExit, match="settings"):
-        bench.main(args + ["--seeds", "5", "--add-seeds"])
+        record([5], add_seeds=True)
 
 
-def test_benchmark_evaluates_the_final_network_on_the_other_simulator(tmp_path, monkeypatch, load_benchmark):
+def test_benchmark_evaluates_the_final_network_on_the_other_simulator(tmp_path):
     """A replay-trained network evaluated by the Brian2 run (numpy target: no compile) gives the same test
     accuracy, the simulator is put back, and the entry averages the cross evaluations of the seeds that
     have one (seeds stored before the field existed have none)."""
     import json
+    from brian2learn.experiments.simulator_agreement import other_simulator_test_acc
     from brian2learn.experiments.yinyang import build
-    bench = load_benchmark("yinyang")
     trainer, _ = build("4-30-3 W+synaptic", seed=2, n_train=300, n_test=200, progress=False,
                        simulator="replay", target="numpy")
     for _ in range(2):
         trainer.train_epoch()
     own = trainer.evaluate()[0]
-    cross = bench.other_simulator_test_acc(trainer)
+    cross = other_simulator_test_acc(trainer)
     assert set(cross) == {"brian2"} and abs(cross["brian2"] - own) <= 1 / 200
     assert trainer.net.simulator == "replay"
     with pytest.raises(ValueError, match="simulator must be 'brian2' or 'replay'"):
@@ -117,9 +133,8 @@ def test_benchmark_evaluates_the_final_network_on_the_other_simulator(tmp_path, 
                     val_curve={2: acc}, val_selected=dict(epoch=2, val_acc=acc, test_acc=acc), n_weights=243,
                     n_delays=243, settings={}, **({"test_acc_other_simulator": {"replay": acc + 0.01}} if seed else {}))
 
-    monkeypatch.setattr(bench, "run_one", fake_run)
     out = str(tmp_path / "yy.json")
-    bench.main(["--configs", "4-30-3 W+synaptic", "--epochs", "2", "--out", out, "--seeds", "0", "1", "3"])
+    _recorder(out, "4-30-3 W+synaptic", fake_run)([0, 1, 3])
     with open(out) as f:
         entry = json.load(f)["4-30-3 W+synaptic"]
     summary = entry["test_acc_other_simulator"]["replay"]
@@ -128,14 +143,15 @@ def test_benchmark_evaluates_the_final_network_on_the_other_simulator(tmp_path, 
     assert "test_acc_other_simulator" not in entry["per_seed"]["0"]
 
 
-def test_grid_gradient_benchmark_compares_brian2_and_replay_gradients(load_benchmark):
-    """benchmarks/yinyang_grid_gradients.py: one pass without learning; on a fresh network the Brian2 run's
-    minibatch gradient points where the exact one does, every spike is counted, and nothing is trained."""
+def test_grid_gradient_benchmark_compares_brian2_and_replay_gradients():
+    """experiments.simulator_agreement.compare_epoch (benchmarks/yinyang_grid_gradients.py): one pass
+    without learning; on a fresh network the Brian2 run's minibatch gradient points where the exact one
+    does, every spike is counted, and nothing is trained."""
+    from brian2learn.experiments.simulator_agreement import compare_epoch
     from brian2learn.experiments.yinyang import build
-    bench = load_benchmark("yinyang_grid_gradients")
     trainer, _ = build("4-30-3 W+synaptic", seed=0, n_train=300, n_test=50, progress=False, target="numpy")
     before = [{k: v.copy() for k, v in p.items()} for p in trainer.net.params]
-    row = bench.compare_epoch(trainer)
+    row = compare_epoch(trainer)
     assert row["samples"] == 300 and row["minibatches"] == 2
     assert row["cosine_min"] > 1 - 1e-9 and row["epoch_gradient_relative_difference"] < 1e-6
     assert row["spikes_in_both"] > 300 * 30 and row["spikes_only_in_brian2"] == row["spikes_only_in_replay"] == 0
@@ -145,23 +161,21 @@ def test_grid_gradient_benchmark_compares_brian2_and_replay_gradients(load_bench
             np.testing.assert_array_equal(p[k], p0[k])
 
 
-def test_lockstep_benchmark_trains_brian2_and_replay_equal_to_rounding(tmp_path, load_benchmark):
-    """benchmarks/yinyang_lockstep.py: after one epoch (34 Adam steps) the Brian2-trained and the
-    replay-trained parameters are equal to rounding, and the entry records it."""
+def test_lockstep_benchmark_trains_brian2_and_replay_equal_to_rounding(tmp_path, run_benchmark):
+    """benchmarks/yinyang_lockstep.py (run as a script): after one epoch (34 Adam steps) the
+    Brian2-trained and the replay-trained parameters are equal to rounding, and the entry records it."""
     import json
-    bench = load_benchmark("yinyang_lockstep")
     out = str(tmp_path / "lock.json")
-    bench.main(["--epochs", "1", "--every", "1", "--out", out])
+    run_benchmark("yinyang_lockstep", "--epochs", "1", "--every", "1", "--out", out)
     entry = json.load(open(out))["4-30-3 W+synaptic seed=0"]
     assert entry["by_epoch"]["1"]["max_param_difference"] < 1e-9
     assert entry["first_epoch_parameters_differ_by_more_than"] == {}
     assert entry["by_epoch"]["1"]["test_acc_brian2"] == entry["by_epoch"]["1"]["test_acc_replay"]
 
 
-def test_benchmark_add_seeds_accepts_entries_from_before_a_setting_existed(tmp_path, monkeypatch, load_benchmark):
+def test_benchmark_add_seeds_accepts_entries_from_before_a_setting_existed(tmp_path):
     """An entry stored before bump_dead existed ran without it: seeds with bump_dead=False join it."""
     import json
-    bench = load_benchmark("yinyang")
     out = str(tmp_path / "yy.json")
 
     def fake_run(config, seed, epochs, simulator="brian2", **changes):
@@ -170,24 +184,24 @@ def test_benchmark_add_seeds_accepts_entries_from_before_a_setting_existed(tmp_p
                     val_curve={epochs: 0.9}, val_selected=dict(epoch=epochs, val_acc=0.9, test_acc=0.9),
                     n_weights=43, n_delays=43, settings=settings)
 
-    monkeypatch.setattr(bench, "run_one", fake_run)
-    args = ["--configs", "4-5-3 W+synaptic", "--epochs", "2", "--out", out]
-    bench.main(args + ["--seeds", "0"])
-    bench.main(args + ["--seeds", "1", "--add-seeds"])
+    record = _recorder(out, "4-5-3 W+synaptic", fake_run)
+    record([0])
+    record([1], add_seeds=True)
     with open(out) as f:
         assert json.load(f)["4-5-3 W+synaptic"]["seeds"] == [0, 1]
 
 
-def test_benchmark_writes_each_seed_and_keeps_schedules_apart(tmp_path, monkeypatch, load_benchmark):
-    """benchmarks/yinyang.py: a finished seed is in the file before the next one starts (labelled
-    partial), and a run with another learning-rate schedule is stored beside the reference entry."""
+def test_benchmark_writes_each_seed_and_keeps_schedules_apart(tmp_path):
+    """experiments.yinyang_results (benchmarks/yinyang.py): a finished seed is in the file before the
+    next one starts (labelled partial), and a run with another learning-rate schedule is stored beside
+    the reference entry."""
     import json
-    bench = load_benchmark("yinyang")
+    from brian2learn.experiments.yinyang_results import entry_key
     out = str(tmp_path / "yy.json")
-    schedules = []
+    key = entry_key("4-5-3 W+synaptic", (10, 0.9))
+    assert key == "4-5-3 W+synaptic schedule=10x0.9"
 
-    def fake_run(config, seed, epochs, simulator="brian2", schedule=None, **changes):
-        schedules.append(schedule)
+    def fake_run(config, seed, epochs, simulator="brian2", **changes):
         if seed == 1 and epochs == 2:
             with open(out) as f:
                 stored = json.load(f)["4-5-3 W+synaptic schedule=10x0.9"]
@@ -195,43 +209,51 @@ def test_benchmark_writes_each_seed_and_keeps_schedules_apart(tmp_path, monkeypa
         acc = 0.9 + seed / 100
         return dict(seed=seed, test_acc=acc, acc_after_10_epochs=None, epoch_seconds=[1.0, 0.5], curve={2: acc},
                     val_curve={2: acc}, val_selected=dict(epoch=2, val_acc=acc, test_acc=acc), n_weights=43,
-                    n_delays=43, settings={"schedule": schedule})
+                    n_delays=43, settings={"schedule": (10, 0.9)})
 
-    monkeypatch.setattr(bench, "run_one", fake_run)
     with open(out, "w") as f:
         json.dump({"4-5-3 W+synaptic": {"test_acc_mean": 0.95}}, f)
-    bench.main(["--configs", "4-5-3 W+synaptic", "--seeds", "0", "1", "--epochs", "2", "--schedule", "10", "0.9",
-                "--out", out, "--update"])
+    record = _recorder(out, key, fake_run)
+    record([0, 1])
     with open(out) as f:
         stored = json.load(f)
-    assert schedules == [(10, 0.9), (10, 0.9)]
     assert stored["4-5-3 W+synaptic"] == {"test_acc_mean": 0.95}          # the reference entry is kept
     entry = stored["4-5-3 W+synaptic schedule=10x0.9"]
     assert entry["seeds"] == [0, 1] and entry["test_acc_mean"] == pytest.approx(0.905)
     assert entry["partial"] == "2 of the reference 300 epochs" and "earlier_runs" not in entry
     # a new run of the same entry keeps the one it replaces (from its first write on)
-    bench.main(["--configs", "4-5-3 W+synaptic", "--seeds", "0", "--epochs", "3", "--schedule", "10", "0.9",
-                "--out", out])
+    record([0], epochs=3)
     with open(out) as f:
         stored = json.load(f)
     entry = stored["4-5-3 W+synaptic schedule=10x0.9"]
     assert entry["epochs"] == 3 and entry["seeds"] == [0]
     assert [e["epochs"] for e in entry["earlier_runs"]] == [2] and entry["earlier_runs"][0]["seeds"] == [0, 1]
-    assert stored["4-5-3 W+synaptic"] == {"test_acc_mean": 0.95}          # no --update: still merged
+    assert stored["4-5-3 W+synaptic"] == {"test_acc_mean": 0.95}          # still merged
     # other learning rates, batch size and simulator: an entry of their own, named by them
-    bench.main(["--configs", "4-5-3 W+synaptic", "--seeds", "0", "--epochs", "2", "--lr", "0.02", "0.01",
-                "--batch-size", "50", "--simulator", "replay", "--out", out])
+    assert (entry_key("4-5-3 W+synaptic", None, "replay", {"weights": 0.02, "delays": 0.01}, 50)
+            == "4-5-3 W+synaptic lr=0.02/0.01 batch=50 simulator=replay")
+    assert entry_key("4-5-3 W+synaptic", None, "replay", final_decay=1) == "4-5-3 W+synaptic final_decay=1 simulator=replay"
+    assert entry_key("4-5-3 W+synaptic", None, bump_dead=True) == "4-5-3 W+synaptic bump_dead"
+    assert entry_key("4-5-3 W+synaptic", None) == "4-5-3 W+synaptic"
+
+
+def test_benchmark_script_passes_its_options_to_the_run(tmp_path, run_benchmark):
+    """benchmarks/yinyang.py (run as a script, 1 epoch on the replay): --schedule, --lr and --batch-size
+    reach the trainer (its recorded settings) and name the entry, beside an untouched reference entry."""
+    import json
+    out = str(tmp_path / "yy.json")
+    with open(out, "w") as f:
+        json.dump({"4-5-3 W+synaptic": {"test_acc_mean": 0.95}}, f)
+    run_benchmark("yinyang", "--configs", "4-5-3 W+synaptic", "--seeds", "0", "--epochs", "1", "--schedule", "10",
+                  "0.9", "--lr", "0.02", "0.01", "--batch-size", "50", "--simulator", "replay", "--out", out)
     with open(out) as f:
         stored = json.load(f)
-    assert stored["4-5-3 W+synaptic lr=0.02/0.01 batch=50 simulator=replay"]["seeds"] == [0]
     assert stored["4-5-3 W+synaptic"] == {"test_acc_mean": 0.95}
-    bench.main(["--configs", "4-5-3 W+synaptic", "--seeds", "0", "--epochs", "2", "--final-decay", "1",
-                "--simulator", "replay", "--out", out])
-    with open(out) as f:
-        assert json.load(f)["4-5-3 W+synaptic final_decay=1 simulator=replay"]["seeds"] == [0]
-    bench.main(["--configs", "4-5-3 W+synaptic", "--seeds", "0", "--epochs", "2", "--bump-dead", "--out", out])
-    with open(out) as f:
-        assert json.load(f)["4-5-3 W+synaptic bump_dead"]["seeds"] == [0]
+    entry = stored["4-5-3 W+synaptic schedule=10x0.9 lr=0.02/0.01 batch=50 simulator=replay"]
+    assert entry["seeds"] == [0] and entry["epochs"] == 1
+    settings = entry["settings"]
+    assert settings["schedule"] == [10, 0.9] and settings["batch_size"] == 50
+    assert settings["lr"] == {"weights": 0.02, "delays": 0.01} and settings["simulator"] == "replay"
 
 
 def test_final_decay_reaches_the_trainer_and_is_checked():
