@@ -58,7 +58,8 @@ print(f"{active.mean():.0f} of 784 pixels spike per image on average")
 # ## 2. The network and its fixed weights
 #
 # 784 inputs, one hidden LIF layer, 10 outputs; $\tau_m = 2\tau_s$, $\tau_s = 5$ ms; one trainable delay per
-# connection in $[0, 2\tau_s]$. The weights are drawn once (in units where 1 is a single PSP that just reaches
+# connection in $[0, 2\tau_s]$, initialised $\mathcal N(1, 0.5)\,\tau_s$ clipped to that range (every connection
+# also has a fixed latency of $2\,dt = 0.1\,\tau_s$, included in the total delays plotted below). The weights are drawn once (in units where 1 is a single PSP that just reaches
 # threshold at its peak): hidden $\mathcal N(0.015, 0.05)$, output $\mathcal N(0.06, 0.1)$, and never change. The
 # class is the output neuron that fires first; the loss is the TTFS cross-entropy on the output spike times
 # ($\xi = 0.2\,\tau_s$, `loss="ce"`, the default of `experiments.delay_only.build`; its docstring records why not

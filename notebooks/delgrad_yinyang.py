@@ -22,9 +22,11 @@
 #
 # **Run size.** With `BRIAN2LEARN_SMOKE=1` (set by the test suite and by `notebooks/render.py`) the notebook
 # runs a tiny version: 300 training / 200 test samples, batch 50, 2 epochs in section 3 and 1 epoch per network
-# in section 4; accuracies are then far from converged, and most of the run time goes into Brian2 building
-# each network's compiled code, which the first epoch of each network pays (compare the first and second epoch
-# in section 3). Without it, it uses the full published splits (5000 train /
+# in section 4; accuracies are then far from converged. The run time is mostly Brian2 compiling each network's
+# Cython code, once per machine (it is cached in `~/.cython/brian_extensions`): measured at smoke size on 2 CPU
+# cores shared with other jobs, `python notebooks/render.py delgrad_yinyang` took 268 s with code still to
+# compile (the first epoch of each network about 36 s, a second epoch 0.4 s) and 16 s once it was cached.
+# Without it, it uses the full published splits (5000 train /
 # 1000 test), batch 150 and 20 epochs per network (the reference trains 300).
 
 # %%
@@ -246,7 +248,7 @@ axes[2].scatter(x_te[:, 0], x_te[:, 1], s=6, c=[COLORS[p] for p in pred])
 axes[2].set(xlabel="x", ylabel="y", aspect="equal", title=f"test predictions (acc {acc:.3f})")
 fig.tight_layout()
 epoch_s = ", ".join(f"{h['epoch_seconds']:.1f}" for h in history)
-print(f"final test accuracy {acc:.3f}; seconds per epoch: {epoch_s} (the first includes building Brian2's compiled code)")
+print(f"final test accuracy {acc:.3f}; seconds per epoch: {epoch_s} (the first also compiles Brian2's code if not cached)")
 
 # %% [markdown]
 # ## 4. The delay kinds compared
@@ -261,8 +263,8 @@ print(f"final test accuracy {acc:.3f}; seconds per epoch: {epoch_s} (the first i
 # \frac{\partial L}{\partial d_{ij}} = \frac{\partial L}{\partial D_{ij}}.$$
 #
 # We train each variant for the same number of epochs and compare test accuracy and parameter count.
-# (In the smoke run this is a single epoch on a few hundred samples, so differences are noise, and the
-# training time of a single epoch is mostly Brian2 building the network's compiled code.)
+# (In the smoke run this is a single epoch on a few hundred samples, so differences are noise, and on a
+# machine without Brian2's compiled code cached the time of that epoch is mostly compilation.)
 
 # %%
 CONFIG_NAMES = ["4-30-3 W", "4-30-3 W+axonal", "4-30-3 W+dendritic", "4-30-3 W+synaptic"]
