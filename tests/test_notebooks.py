@@ -1,64 +1,63 @@
-"""Run every notebook in notebooks/ top to bottom at its smoke size (BRIAN2LEARN_SMOKE=1).
+"""Run every notebook source (notebooks/<name>.py, jupytext "percent" format) top to bottom at its
+smoke size (BRIAN2LEARN_SMOKE=1), and check that each has a rendered copy in docs/notebooks/.
 
-nbclient raises CellExecutionError on the first cell that errors, which fails the test. The kernel
-must be this interpreter (the one with brian2learn installed): jupyter_client starts a kernelspec
-whose argv[0] is 'python'/'python3' with sys.executable, which covers the spec that ipykernel
-installs into a venv and its built-in fallback. If the 'python3' spec found points at another
-interpreter (e.g. a user-level kernel), a spec for sys.executable is written into a temporary
-directory put first on JUPYTER_PATH, so nothing outside the test is changed.
+The sources are the only copy of each notebook: jupytext reads one into a notebook, and
+notebooks/render.py's `execute` runs it with nbclient on a kernel of this interpreter (the one
+with brian2learn installed), with the Agg backend, in a fresh temporary working directory, so
+nothing a notebook writes lands in the repository. nbclient raises CellExecutionError at the first
+cell that errors (its source and traceback in the message), which fails the test; the notebooks'
+own asserts are cells like any other. `python notebooks/render.py` executes the same way (with
+figures) and writes the rendered copies.
 """
-import os
-import sys
+import importlib.util
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-KERNEL = "python3"
-
-
-def _runs_this_interpreter(argv):
-    """True if jupyter_client would launch the kernel command `argv` with sys.executable."""
-    if not argv:
-        return False
-    exe = argv[0]
-    aliases = {"python", f"python{sys.version_info[0]}", "python%i.%i" % sys.version_info[:2]}
-    if exe in aliases:  # jupyter_client replaces these names with sys.executable
-        return True
-    # compare without resolving symlinks: a venv's python links to the base interpreter
-    return os.path.normcase(os.path.abspath(exe)) == os.path.normcase(os.path.abspath(sys.executable))
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = ROOT / "notebooks"
+DOCS_DIR = ROOT / "docs" / "notebooks"
 
 
-def _ensure_kernel(monkeypatch, tmp_path):
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    try:
-        spec = KernelSpecManager().get_kernel_spec(KERNEL)
-        if _runs_this_interpreter(spec.argv):
-            return
-    except NoSuchKernel:
-        pass
-    from ipykernel.kernelspec import write_kernel_spec
-
-    root = tmp_path / "jupyter"
-    write_kernel_spec(str(root / "kernels" / KERNEL))  # argv: [sys.executable, -m, ipykernel_launcher, ...]
-    monkeypatch.setenv("JUPYTER_PATH", os.pathsep.join(filter(None, [str(root), os.environ.get("JUPYTER_PATH")])))
-    spec = KernelSpecManager().get_kernel_spec(KERNEL)
-    assert _runs_this_interpreter(spec.argv), f"could not provide a {KERNEL} kernel for {sys.executable}"
+def _load_render():
+    spec = importlib.util.spec_from_file_location("brian2learn_notebooks_render", NOTEBOOK_DIR / "render.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS or [None], ids=lambda p: p.name if p else "no-notebooks")
-def test_notebook_runs(path, monkeypatch, tmp_path):
-    if path is None:
-        pytest.fail(f"no notebooks found in {NOTEBOOK_DIR}")
-    _ensure_kernel(monkeypatch, tmp_path)
-    # the kernel inherits os.environ; monkeypatch restores both variables afterwards
-    monkeypatch.setenv("BRIAN2LEARN_SMOKE", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=900, kernel_name=KERNEL,
-                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
-    client.execute()  # raises CellExecutionError if any cell fails
+render = _load_render()
+SOURCES = render.sources(NOTEBOOK_DIR)
+
+
+def test_sources_found_and_single():
+    """Notebook sources exist, and no .ipynb beside them (one source per notebook)."""
+    assert SOURCES, f"no notebook sources in {NOTEBOOK_DIR}"
+    assert not sorted(NOTEBOOK_DIR.glob("*.ipynb")), "notebooks/ holds .ipynb files: the .py sources are the notebooks"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_source_is_a_notebook(path):
+    """jupytext reads the source into markdown and code cells; it starts with a title."""
+    nb = render.read(path)
+    kinds = {c.cell_type for c in nb.cells}
+    assert {"markdown", "code"} <= kinds, f"{path.name}: cells {kinds}"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), \
+        f"{path.name} should start with a markdown title cell"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_rendered_copy_exists(path):
+    """docs/notebooks/ holds an executed copy (<name>.ipynb with outputs) and a Markdown export."""
+    import nbformat
+    ipynb, md = DOCS_DIR / f"{path.stem}.ipynb", DOCS_DIR / f"{path.stem}.md"
+    assert ipynb.is_file() and md.is_file(), \
+        f"no rendered copy of {path.name} in {DOCS_DIR}: run python notebooks/render.py {path.stem}"
+    nb = nbformat.read(ipynb, as_version=4)
+    assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{ipynb} has no outputs"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_notebook_runs(path):
+    nb = render.read(path)
+    render.execute(nb, smoke=True, figures=False, timeout=900)  # raises CellExecutionError if a cell fails
