@@ -314,20 +314,21 @@ for l, ax in enumerate(axes):
 fig.tight_layout()
 
 # %% [markdown]
-# ## 6. The same network without a time grid: `simulator="replay"`
+# ## 6. The same network without a time grid: `backend="event"`
 #
 # For $\tau_m = \tau_s$ and $\tau_m = 2\tau_s$ the first spike time of a neuron has a closed form in its
-# input arrival times (Lambert W, or a quadratic in $e^{-t/2\tau_s}$). `LayeredNetwork(..., simulator="replay")`
-# (`models/lif_replay.py`) computes every layer's spike times from those closed forms, event by event in
-# numpy, with no Brian2 run: the same `TrialRecord`, the same gradient rule and optimiser. Below, the
-# network trained in section 3 runs on the test set in both simulators, and one epoch trains on each.
+# input arrival times (Lambert W, or a quadratic in $e^{-t/2\tau_s}$). The back end `"event"`
+# (`backends/event.py`, `models/lif_replay.py`) computes every layer's spike times from those closed forms,
+# event by event, with no Brian2 run: the same `TrialRecord`, the same gradient rule and optimiser. Below,
+# the network trained in section 3 runs on the test set on both back ends (`net.using("event")` switches
+# within a block), and one epoch trains on each.
 #
 
 # %%
 import time
 
 fast, _ = build("4-30-3 W+synaptic", seed=SEED, n_train=N_TRAIN, n_test=N_TEST, batch_size=BATCH,
-                progress=False, simulator="replay")
+                progress=False, backend="event")
 fast.net.params = [{k: v.copy() for k, v in p.items()} for p in trainer.net.params]   # the trained network
 x_test_times = trainer.test[0]
 brian_out = trainer.net.simulate(x_test_times)[-1]

@@ -133,7 +133,7 @@ print(f"target spikes matched within {rr['cfg']['tol']}: {rr['matched']} of {rr[
 # run (60,000 images) is `benchmarks/smooth_mnist.py`; here a small subset.
 
 # %%
-from brian2learn.experiments.smooth_gradients import SmoothMNIST, mnist_data
+from brian2learn.experiments.smooth_mnist import SmoothMNIST, mnist_data
 (xs, ys), (xt, yt) = mnist_data(DATA_DIR, N_TRAIN, N_TEST)
 exp = SmoothMNIST(seed=0, batch_size=BATCH, batch_copies=min(BATCH, 500), n_batches_per_epoch=max(len(xs) // BATCH, 1))
 before = exp.evaluate(xt, yt)
