@@ -334,6 +334,11 @@ class Brian2Runtime(Backend):
             self._run = None
         return order
 
+    @property
+    def monitor(self):
+        """The StateMonitor of v and I of every neuron (networks built with record_states=True)."""
+        return self.build().monitor
+
     def layer(self, l):
         """Brian2 Subgroup holding layer l (batch_size 1)."""
         net = self.network

@@ -368,7 +368,9 @@ class LayeredNetwork:
 
 def _legacy_backend(backend, options, simulator, device, target, standalone_dir, threads):
     """The back end and its options from `backend=` or from the older simulator/device/target."""
-    legacy = dict(target=None if target == "cython" else target, directory=standalone_dir, threads=threads)
+    # target is also what use_simulator('brian2') runs on, so the older spelling may give it with 'replay'
+    keep_target = target == "cython" or (simulator == "replay" and backend is None)
+    legacy = dict(target=None if keep_target else target, directory=standalone_dir, threads=threads)
     if backend is None:
         if (simulator, device) not in LEGACY_BACKENDS:
             raise ValueError(f"simulator={simulator!r} with device={device!r} names no back end; use "

@@ -134,7 +134,7 @@ print("output spikes [tau_s]:", t_out.round(4), f"-> predicted class {CLASS_NAME
       f"label {CLASS_NAMES[y_train[0]]}")
 
 # %%
-mon = net._brian["monitor"]               # rows: hidden 0..29, then outputs 30..32 (batch_size 1)
+mon = net.backend.monitor                # rows: hidden 0..29, then outputs 30..32 (batch_size 1)
 t_ms = mon.t / ms
 theta = float(net.model.v_th / mV)
 fired = np.flatnonzero(np.isfinite(t_hid))
