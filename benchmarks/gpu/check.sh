@@ -28,7 +28,10 @@ export BRIAN2LEARN_STANDALONE_DIR=/tmp/standalone
   "$PY" -c "import sys, brian2, brian2cuda, numpy, Cython; print('python', sys.version.split()[0], 'brian2', brian2.__version__, 'brian2cuda', brian2cuda.__version__, 'numpy', numpy.__version__, 'Cython', Cython.__version__)"
   "$PY" -c "
 from importlib.metadata import requires, version, PackageNotFoundError
-from packaging.requirements import Requirement
+try:
+    from packaging.requirements import Requirement
+except ImportError:
+    raise SystemExit('brian2/brian2cuda requirements: NOT MET: packaging (missing; brian2 needs it)')
 bad = []
 for r in map(Requirement, requires('brian2') + requires('brian2cuda')):
     if r.marker is not None and not r.marker.evaluate({'extra': ''}):
