@@ -18,8 +18,9 @@ Brian2 facts this module is built on (checked with brian2 2.10.1, the version se
 - without `device.apply_run_args()` the generated main applies the command line only just before
   `net.run` (brian2/devices/cpp_standalone/device.py, network_run: `set_from_command_line(args)` is
   appended to the run lines when `run_args_applied` is false), i.e. after the code placed before the
-  run and after the spike queues were prepared from the old delays; so `apply_run_args()` is placed
-  before that code (models.network);
+  run and after the spike queues were prepared from the old delays (checked on 2.10.1: a 5 ms delay
+  given on the command line over a built-in 1 ms is delivered after 1 ms without `apply_run_args()`,
+  after 5 ms with it); so `apply_run_args()` is placed before that code (models.network);
 - a SpikeGeneratorGroup's times cannot be set by run_args: inputs are a NeuronGroup variable
   (`t_in`) with a threshold on t (models.network).
 
