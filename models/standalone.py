@@ -106,7 +106,8 @@ def set_cuda_prefs(directory):
       -std=c++11, which the Thrust/CUB of CUDA 13 refuse; nvcc keeps the last -std it is given);
     - no loop-invariant optimisation: with it, a reset whose lifted constants read `dt` (the exact
       spike time t + dt - u) and whose per-neuron code reads it too declares `dt` twice in one
-      kernel, which nvcc rejects ("dt has already been declared"; checked with CUDA 13.0);
+      kernel, which nvcc rejects ("dt has already been declared"; still so with brian2cuda 1.0b1
+      and CUDA 13.0);
     - cuRAND from the `nvidia-curand` wheel where the CUDA toolkit has none (`find_curand`; still
       needed: brian2cuda 1.0b1 links -lcurand (templates/makefile) but passes nvcc only Brian2's
       and the preferences' folders (brian2cuda/device.py, compile_source), never a pip wheel's).
