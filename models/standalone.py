@@ -103,7 +103,8 @@ def set_cuda_prefs(directory):
     """Preferences the generated CUDA code needs with brian2cuda 1.0b1 (returns the previous values):
 
     - C++17 for nvcc and its host compiler (still needed: brian2cuda 1.0b1's templates/makefile passes
-      -std=c++11, which the Thrust/CUB of CUDA 13 refuse; nvcc keeps the last -std it is given);
+      -std=c++11, which the Thrust/CUB of CUDA 13 refuse, checked: "Thrust requires at least C++17";
+      nvcc keeps the last -std it is given);
     - no loop-invariant optimisation: with it, a reset whose lifted constants read `dt` (the exact
       spike time t + dt - u) and whose per-neuron code reads it too declares `dt` twice in one
       kernel, which nvcc rejects ("dt has already been declared"; still so with brian2cuda 1.0b1
