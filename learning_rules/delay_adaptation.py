@@ -38,8 +38,8 @@ combined with the user's own ``model`` / ``on_pre`` / ``on_post``. It adds the s
 ``t_arrival``, ``has_arrival``, ``t_post_last`` and ``post_fired`` (``on_pre`` runs at the delivery
 time, so ``t`` there *is* the arrival time) and the constants ``delay_eta``, ``delay_window`` and
 ``delay_max`` in the Synapses' namespace (read at the start of each ``run``). The learned delay is
-kept in the synapses' own presynaptic delay ``S.delay`` (= ``S.pre.delay``). Measured with Brian2 2.9
-(tests/test_delay_adaptation.py):
+kept in the synapses' own presynaptic delay ``S.delay`` (= ``S.pre.delay``). Measured with Brian2
+2.10.1 (tests/test_delay_adaptation.py):
 
 * ``delay`` in ``on_pre`` code is the ``pre`` pathway's delay and generated code may write it.
 * ``delay`` in ``on_post`` code is the *post* pathway's delay (``S.post.delay``, the delay of the
@@ -52,8 +52,9 @@ kept in the synapses' own presynaptic delay ``S.delay`` (= ``S.pre.delay``). Mea
   and `DelayAdaptation.network_operation` calls it every ``period`` (e.g. at trial boundaries).
   Spikes already in the queue keep their delivery times; new spikes use the new delays.
   Weights, in contrast, act at once.
-* ``Network.store``/``restore`` do *not* restore ``S.delay`` (it belongs to the pathway, whose state
-  is not stored): learned delays survive a restore; keep a copy of ``S.delay[:]`` to reset them.
+* ``Network.store``/``restore`` restore ``S.delay`` too (since Brian2 2.10 the pathway's state
+  includes its delays, brian2/synapses/synapses.py ``SynapticPathway._full_state``): a restore undoes
+  the delays learned since the store; copy ``S.delay[:]`` before it to keep them.
 
 Standalone devices cannot run network operations; there, learned delays take effect in the next
 ``run`` only.

@@ -5,14 +5,22 @@ the binary with the trial's parameters and inputs passed on its command line (`r
 learning rule runs in Python between runs (DESIGN.md, "Devices"). Every run starts from the
 initial state, so no state or in-flight spike leaks from one trial into the next.
 
-Brian2 2.9 facts this module is built on (checked here):
+Brian2 facts this module is built on (checked with brian2 2.10.1, the version setup.cfg pins):
 - `run_args` sets NeuronGroup variables and synaptic variables from a file (`name=path`); the
   dict form writes a new md5-named file per call, which would pile up one file per training step,
   so the files are written here under fixed names and overwritten each trial;
-- the command-line names of a Synapses object's pathway delays are all `<syn>.delay`, so only the
-  first pathway's could be set. The pathway delays are therefore computed in generated code from
-  the synaptic variable `delay_exact` after the command line is applied (`device.apply_run_args()`
-  placed before that code), and the spike queues are prepared after both;
+- the command-line names of a Synapses object's pathway delays are all `<syn>.delay` (each pathway's
+  `delay` is a variable owned by the Synapses object, brian2/synapses/synapses.py SynapticPathway,
+  and `set_variable_by_name` names variables `owner.name + "." + var.name`, cpp_standalone
+  templates/objects.cpp), so only the first pathway's could be set. The pathway delays are therefore
+  computed in generated code from the synaptic variable `delay_exact` after the command line is
+  applied, and the spike queues are prepared after both;
+- without `device.apply_run_args()` the generated main applies the command line only just before
+  `net.run` (brian2/devices/cpp_standalone/device.py, network_run: `set_from_command_line(args)` is
+  appended to the run lines when `run_args_applied` is false), i.e. after the code placed before the
+  run and after the spike queues were prepared from the old delays (checked on 2.10.1: a 5 ms delay
+  given on the command line over a built-in 1 ms is delivered after 1 ms without `apply_run_args()`,
+  after 5 ms with it); so `apply_run_args()` is placed before that code (models.network);
 - a SpikeGeneratorGroup's times cannot be set by run_args: inputs are a NeuronGroup variable
   (`t_in`) with a threshold on t (models.network).
 
@@ -24,10 +32,10 @@ cpp_standalone, its generated main reads the same command line (`set_from_comman
 trial is again a fresh run of the compiled program from its initial state, so the two brian2cuda
 limits that matter for training do not arise (it has no store/restore, which is not used; its spike
 queues would keep the old delays if delays changed inside one run, but here each run sets the
-delays from the command line before the queues are prepared). brian2cuda 1.0a7, the release for
-Python 3.11, pins brian2 2.8.0 (the `gpu` extra installs both). By default brian2cuda detects the GPU
-when building; to build on a machine without one (e.g. to check that a network generates and
-compiles), set `prefs.devices.cuda_standalone.cuda_backend.detect_gpus = False`,
+delays from the command line before the queues are prepared). brian2cuda 1.0b1 pins brian2 2.10.1,
+the package's own (both need Python >= 3.12), and applies run_args like cpp_standalone (brian2cuda/
+device.py, network_run). By default brian2cuda detects the GPU when building; to build on a machine
+without one (e.g. to check that a network generates and compiles), set `prefs.devices.cuda_standalone.cuda_backend.detect_gpus = False`,
 `...cuda_backend.gpu_id = 0` and `...cuda_backend.compute_capability` (e.g. 9.0 for an H100) first.
 """
 from __future__ import annotations
@@ -53,7 +61,7 @@ def load_brian2cuda():
         import brian2cuda  # noqa: F401
     except ImportError as err:
         raise ImportError("device='cuda_standalone' needs brian2cuda: pip install -e '.[gpu]' (brian2cuda "
-                          "1.0a7, which installs the brian2 2.8.0 it supports), or use "
+                          "1.0b1, for the brian2 2.10.1 installed with this package), or use "
                           f"device='cpp_standalone' ({err})") from err
     return brian2cuda
 
@@ -92,14 +100,18 @@ def find_curand(directory):
 
 
 def set_cuda_prefs(directory):
-    """Preferences the generated CUDA code needs with brian2cuda 1.0a7 (returns the previous values):
+    """Preferences the generated CUDA code needs with brian2cuda 1.0b1 (returns the previous values):
 
-    - C++17 for nvcc and its host compiler (brian2cuda's makefile passes -std=c++11, which the
-      Thrust/CUB of CUDA 13 refuse; nvcc keeps the last -std it is given);
+    - C++17 for nvcc and its host compiler (still needed: brian2cuda 1.0b1's templates/makefile passes
+      -std=c++11, which the Thrust/CUB of CUDA 13 refuse, checked: "Thrust requires at least C++17";
+      nvcc keeps the last -std it is given);
     - no loop-invariant optimisation: with it, a reset whose lifted constants read `dt` (the exact
       spike time t + dt - u) and whose per-neuron code reads it too declares `dt` twice in one
-      kernel, which nvcc rejects ("dt has already been declared"; checked with CUDA 13.0);
-    - cuRAND from the `nvidia-curand` wheel where the CUDA toolkit has none (`find_curand`).
+      kernel, which nvcc rejects ("dt has already been declared"; still so with brian2cuda 1.0b1
+      and CUDA 13.0);
+    - cuRAND from the `nvidia-curand` wheel where the CUDA toolkit has none (`find_curand`; still
+      needed: brian2cuda 1.0b1 links -lcurand (templates/makefile) but passes nvcc only Brian2's
+      and the preferences' folders (brian2cuda/device.py, compile_source), never a pip wheel's).
     """
     curand = find_curand(directory)
     if curand is None:

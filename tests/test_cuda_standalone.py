@@ -1,7 +1,7 @@
 """device='cuda_standalone' (brian2cuda): the same compile-once, run-per-minibatch mechanism on a GPU.
 
 CI has neither brian2cuda nor a GPU: there only the error that says how to get brian2cuda is checked.
-With the `gpu` extra installed (brian2cuda 1.0a7, brian2 2.8.0) and nvcc present, the network is
+With the `gpu` extra installed (brian2cuda 1.0b1, brian2 2.10.1) and nvcc present, the network is
 generated and compiled for an H100 (compute capability 9.0) without a GPU; on a GPU machine the
 trained result is compared with the runtime device's (not only that it runs)."""
 import importlib.util
