@@ -80,12 +80,16 @@ def compare(task, n, steps, lr=0.02):
     ax[0].set(xlabel="step", ylabel="loss"); ax[0].legend()
     return runs, ax[1]
 
-runs, ax = compare("regression_x2", N1, STEPS)
-tk = runs["exact"]["task_obj"]; x = tk.eval_points[:, 0]
-ax.plot(x, tk.exact(tk.eval_points), "k--", label="x^2")
-for g, r in runs.items():
-    ax.plot(x, r["u_eval"], label=g)
-ax.legend(); plt.tight_layout(); plt.show()
+def show_1d(task, label):
+    """Train `task` both ways and plot the learned u(x) against the exact solution."""
+    runs, ax = compare(task, N1, STEPS)
+    tk = runs["exact"]["task_obj"]; x = tk.eval_points[:, 0]
+    ax.plot(x, tk.exact(tk.eval_points), "k--", label=label)
+    for g, r in runs.items():
+        ax.plot(x, r["u_eval"], label=g)
+    ax.legend(); plt.tight_layout(); plt.show()
+
+show_1d("regression_x2", "x^2")
 
 # %% [markdown]
 # ## 4. Poisson $-u'' = \pi^2\sin(\pi x)$, $u(0) = u(1) = 0$
@@ -94,12 +98,7 @@ ax.legend(); plt.tight_layout(); plt.show()
 # plus the two boundary values, all from forward runs.
 
 # %%
-runs, ax = compare("poisson_sin", N1, STEPS)
-tk = runs["exact"]["task_obj"]; x = tk.eval_points[:, 0]
-ax.plot(x, tk.exact(tk.eval_points), "k--", label="sin(pi x)")
-for g, r in runs.items():
-    ax.plot(x, r["u_eval"], label=g)
-ax.legend(); plt.tight_layout(); plt.show()
+show_1d("poisson_sin", "sin(pi x)")
 
 # %% [markdown]
 # ## 5. Heat equation $u_t = \kappa u_{xx}$, $\kappa = 1/\pi^2$, $u(x, 0) = \sin(\pi x)$
