@@ -487,10 +487,11 @@ def test_suite_section(results_dir):
     if not f.exists():
         return out + [f"Not recorded yet (`benchmarks/results/{TEST_SUITE}` does not exist)."]
     d = json.loads(f.read_text())
-    out += table(["cold run, seconds", "passed", "machine"],
-                 [[num(d.get("cold_seconds")), d.get("passed", "—"), d.get("machine", "—")]])
+    out += table(["cold run, seconds", "passed", "failed", "skipped", "Python / brian2", "machine"],
+                 [[num(d.get("cold_seconds")), d.get("passed", "—"), d.get("failed", 0), d.get("skipped", 0),
+                   f"{d.get('python', '—')} / {d.get('brian2', '—')}", d.get("machine", "—")]])
     if d.get("command"):
-        out += ["", f"Command: `{d['command']}`"]
+        out += ["", f"Command: `{d['command']}`" + (f" (log `benchmarks/{d['log']}`)" if d.get("log") else "")]
     return out
 
 

@@ -33,5 +33,5 @@ def test_generator_writes_the_expected_row(tmp_path):
         {"cold_seconds": 602.0, "passed": 283, "machine": "m", "command": "bash scripts/run_tests.sh"}))
     assert subprocess.run(cmd + ["--check"], cwd=ROOT, capture_output=True).returncode == 1
     assert subprocess.run(cmd, cwd=ROOT).returncode == 0
-    assert "| 602 | 283 | m |" in out.read_text()
+    assert "| 602 | 283 | 0 | 0 | — / — | m |" in out.read_text()
     assert subprocess.run(cmd + ["--check"], cwd=ROOT).returncode == 0
