@@ -6,6 +6,7 @@
     python -m brian2learn train src --dataset mnist --depth 2 --steps 100 --schedule 3 0.5
     python -m brian2learn train smooth_mnist --backend event
     python -m brian2learn train perturbation --task poisson_sin --gradient perturbation --steps 500
+    python -m brian2learn train delay_adaptation --trials 300
 
 Outputs (figure, results.json, checkpoint.npz, settings.json) go to --out (default output/<family>).
 Epoch-based families write a checkpoint after every epoch; `--resume` continues it with the settings
@@ -22,7 +23,7 @@ import time
 
 import numpy as np
 
-from .experiments.figures import plot_curves, plot_losses, plot_ttfs
+from .experiments.figures import plot_curves, plot_series, plot_ttfs
 
 __all__ = ["main"]
 
@@ -174,26 +175,66 @@ def cmd_train(args, parser, defaults):
 
 
 def cmd_perturbation(args, parser, defaults):
-    """Weight-perturbation (or exact) gradients on a SciML task: losses, relative L2 error, a figure."""
-    from .experiments.perturbation_sciml import train
+    """Weight-perturbation (or exact) gradients on a SciML task (experiments.sciml_training.SciMLTrainer):
+    one epoch = --steps-per-epoch steps; a checkpoint after each; losses, relative L2 error, a figure."""
+    from .experiments.sciml_training import SciMLTrainer
 
     args.out = args.out or os.path.join("output", "perturbation")
     os.makedirs(args.out, exist_ok=True)
-    s = {**defaults, **{k: v for k, v in vars(args).items() if v is not None and k not in NOT_SETTINGS}}
+    s = _settings(args, parser, defaults)
     try:
-        r = train(task=s["task"], gradient=s["gradient"], steps=s["steps"], lr=s["lr"], K=s["K"], eps=s["eps"],
-                  hidden=s["hidden"], seed=s["seed"], simulator="replay" if s["backend"] == "event" else "brian2",
-                  log_every=0 if args.no_progress else max(1, s["steps"] // 10))
+        trainer = SciMLTrainer(s["task"], gradient=s["gradient"], steps=s["steps"],
+                               steps_per_epoch=s["steps_per_epoch"], lr=s["lr"], K=s["K"], eps=s["eps"],
+                               hidden=s["hidden"], seed=s["seed"],
+                               simulator="replay" if s["backend"] == "event" else "brian2")
     except (ValueError, KeyError) as err:
         parser.error(str(err).strip("'\""))
-    fig = plot_losses(r["losses"], f"{s['task']} ({s['gradient']})", args.out, "perturbation")
-    result = {"experiment": "perturbation", **{k: r[k] for k in ("task", "gradient", "rel_l2", "forward_runs",
-                                                                 "seconds", "rejected_steps")},
-              "losses": r["losses"], "settings_given": s, "figure": fig, "command": " ".join(sys.argv),
+    trainer.progress = not args.no_progress
+    _write_json(os.path.join(args.out, "settings.json"), s)
+    ckpt = os.path.join(args.out, "checkpoint.npz")
+    if args.resume and os.path.exists(ckpt):
+        trainer.load(ckpt)
+        print(f"resumed from {ckpt} at step {trainer.step}")
+    t0 = time.perf_counter()
+    trainer.fit(-(-s["steps"] // s["steps_per_epoch"]), checkpoint=ckpt)
+    losses = [x for row in trainer.history for x in row["losses"]]
+    fig = plot_series(losses, f"{s['task']} ({s['gradient']})", args.out, "perturbation")
+    last = trainer.history[-1]
+    result = {"experiment": "perturbation", "task": s["task"], "gradient": s["gradient"], "rel_l2": last["rel_l2"],
+              "forward_runs": last["forward_runs"], "steps": trainer.step, "losses": losses,
+              "history": [{k: v for k, v in row.items() if k != "losses"} for row in trainer.history],
+              "wall_seconds": time.perf_counter() - t0, "settings_given": s, "figure": fig,
+              "command": " ".join(sys.argv), "machine": _machine()}
+    path = _write_json(os.path.join(args.out, "results.json"), result)
+    print(f"relative L2 error {last['rel_l2']:.4g} after {trainer.step} steps; figure {fig}; results {path}")
+
+
+def cmd_delay_adaptation(args, parser, defaults):
+    """Unsupervised delay adaptation (experiments.delay_adaptation): arrival-time spread per trial and the
+    response rates to the pattern, shuffled and new patterns before and after learning."""
+    from brian2 import mV
+
+    from .experiments import delay_adaptation as da
+
+    args.out = args.out or os.path.join("output", "delay_adaptation")
+    os.makedirs(args.out, exist_ok=True)
+    s = {**defaults, **{k: v for k, v in vars(args).items() if v is not None and k not in NOT_SETTINGS}}
+    try:
+        res = da.learn(s["trials"], seed=s["seed"], n_inputs=s["inputs"], sigma=s["sigma"] * mV, eta=s["eta"])
+    except ValueError as err:
+        parser.error(str(err))
+    spread = (res["pattern"][None, :] + res["delays"]).std(axis=1)
+    rows = da.compare(res, s["test_trials"])
+    fig = plot_series(spread, "arrival-time spread of the pattern", args.out, "delay_adaptation", xlabel="trial",
+                      ylabel="std of arrival times [ms]")
+    result = {"experiment": "delay_adaptation", "spread_ms_first_last": [float(spread[0]), float(spread[-1])],
+              "response_rates_initial_learned": rows, "learned_delays_ms": res["learned"].tolist(),
+              "seconds": res["seconds"], "settings_given": s, "figure": fig, "command": " ".join(sys.argv),
               "machine": _machine()}
     path = _write_json(os.path.join(args.out, "results.json"), result)
-    print(f"relative L2 error {r['rel_l2']:.4g} after {s['steps']} steps ({r['seconds']:.1f} s); figure {fig}; "
-          f"results {path}")
+    for name, (before, after) in rows.items():
+        print(f"{name:18s} response rate {before:.2f} (initial delays) -> {after:.2f} (learned delays)")
+    print(f"arrival-time spread {spread[0]:.2f} -> {spread[-1]:.2f} ms; figure {fig}; results {path}")
 
 
 def cmd_list(args, parser, defaults):
@@ -210,21 +251,25 @@ def cmd_list(args, parser, defaults):
     print("  src            spiking recurrent cells trained by backpropagation through time")
     print("  smooth_mnist   theta neurons with smooth exact gradients (pseudospikes)")
     print(f"  perturbation   weight-perturbation gradients on a SciML task: {', '.join(sorted(TASKS))}")
+    print("  delay_adaptation  a neuron learns a repeated spike pattern by local, unsupervised delay adaptation")
     print("\nBack ends (--backend):")
     for row in capability_table():
         print(f"  {row['name']:14s} {row['summary']}" + (f"  [extra: {row['extra']}]" if row["extra"] else ""))
 
 
 # ---- the parser --------------------------------------------------------------------------------------
-def _common(p, resumable=True):
-    p.add_argument("--seed", type=int, help="seed of data order, initialisation and noise (default 0)")
-    p.add_argument("--n-train", type=int, help="use the first N training samples")
-    p.add_argument("--n-test", type=int, help="use the first N test samples")
+def _common(p, data=True, resumable=True):
+    """The flags every family has; those with a dataset take its sizes and --epochs, those with
+    checkpoints --resume."""
+    p.add_argument("--seed", type=int, help="seed of data order, initialisation and noise")
     p.add_argument("--out", help="output folder (default output/<family>)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress output")
     if resumable:
-        p.add_argument("--epochs", type=int, default=COMMON["epochs"], help="train until this many epochs (default 20)")
         p.add_argument("--resume", action="store_true", help="continue --out/checkpoint.npz with its stored settings")
+    if data:
+        p.add_argument("--n-train", type=int, help="use the first N training samples")
+        p.add_argument("--n-test", type=int, help="use the first N test samples")
+        p.add_argument("--epochs", type=int, default=COMMON["epochs"], help="train until this many epochs (default 20)")
 
 
 def build_parser():
@@ -295,14 +340,25 @@ def build_parser():
     w.add_argument("--task", choices=sorted(TASKS), help="default regression_x2")
     w.add_argument("--gradient", choices=["perturbation", "exact"], help="default perturbation")
     w.add_argument("--steps", type=int, help="optimiser steps (default 500)")
+    w.add_argument("--steps-per-epoch", type=int, help="steps per Brian2 run and checkpoint (default 50)")
     w.add_argument("--lr", type=float, help="Adam learning rate (default 0.05)")
     w.add_argument("--K", type=int, help="perturbation directions per step (default 8)")
     w.add_argument("--eps", type=float, help="perturbation size (default 0.01)")
     w.add_argument("--hidden", type=int, help="hidden neurons (default 30)")
     w.add_argument("--backend", choices=["brian2", "event"], help="what runs the network (default brian2)")
-    _common(w, resumable=False)
+    _common(w, data=False)
     w.set_defaults(func=cmd_perturbation, parser=w, defaults=dict(seed=0, task="regression_x2", gradient="perturbation",
-                                                        steps=500, lr=0.05, K=8, eps=1e-2, hidden=30, backend="brian2"))
+                                                                  steps=500, steps_per_epoch=50, lr=0.05, K=8, eps=1e-2,
+                                                                  hidden=30, backend="brian2"))
+    a = train.add_parser("delay_adaptation", help="local unsupervised delay adaptation to a repeated pattern")
+    a.add_argument("--inputs", type=int, help="input neurons (default 40)")
+    a.add_argument("--trials", type=int, help="learning trials of 80 ms (default 300)")
+    a.add_argument("--test-trials", type=int, help="test presentations per pattern (default 100)")
+    a.add_argument("--sigma", type=float, help="membrane noise in mV (default 2)")
+    a.add_argument("--eta", type=float, help="delay learning rate (default 0.2)")
+    _common(a, data=False, resumable=False)
+    a.set_defaults(func=cmd_delay_adaptation, parser=a, defaults=dict(seed=1, inputs=40, trials=300, test_trials=100,
+                                                                      sigma=2.0, eta=0.2))
     return p
 
 

@@ -5,7 +5,7 @@
     python benchmarks/delay_only.py --cells mnist/delays/normal --n-train 960 --n-test 64 --epochs 2 --seeds 0 --timing --update
     python benchmarks/delay_only.py --cells mnist/delays/normal --in-simulation --epochs 10 --seeds 0 --update
                                  # the rule and Adam as generated code, one compiled run per epoch
-    python benchmarks/delay_only.py --cells mnist/delays/normal --simulator replay --epochs 8 --seeds 1 2 --add-seeds
+    python benchmarks/delay_only.py --cells mnist/delays/normal --backend event --epochs 8 --seeds 1 2 --add-seeds
                                  # seeds 1 and 2 join the stored seed 0 of the same cell and settings
     python benchmarks/delay_only.py --cells mnist/delays/normal --in-simulation --set 'normal=[[0.015,0.05],[0.06,0.1]]'
                                  # any DEFAULTS entry of experiments/delay_only.py, stored under its own key
@@ -22,7 +22,7 @@ only by a --timing run, which writes no accuracies}, "machine"}. Devices: runtim
 Brian2 runtime, the rule in Python between trials) and cpp_standalone-in-simulation
 (--in-simulation: in_simulation.InSimulationTrainer, the same rule as generated code; its epoch
 time includes the test set, which it evaluates in the same run, so a timing run uses a small
---n-test), and replay-cython / replay-cython+openmp (--simulator replay [--threads 2]: the exact
+--n-test), and replay-cython / replay-cython+openmp (--backend event [--threads 2]: the exact
 closed-form event forward of models.lif_replay instead of the Brian2 run, the runtime Trainer, the
 forward and the gradient in the compiled loops of models.lif_events_native). Weight-training cells use weight bumping, which only the runtime Trainer has.
 Data: the original IDX files (--data-dir, default ../shared/datasets next to the repository, else
@@ -40,7 +40,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import run_seeds  # noqa: E402
+from common import add_backend_argument, run_seeds  # noqa: E402
 from brian2learn.experiments.result_store import (command, keep_replaced, machine, partial_label,  # noqa: E402
                                                   resumable_epochs, write_results)
 
@@ -160,11 +160,9 @@ def main(argv=None):
                         "(stored under '<cell> KEY=JSON ...')")
     p.add_argument("--in-simulation", action="store_true",
                    help="train with in_simulation.InSimulationTrainer (cpp_standalone, one run per epoch)")
-    p.add_argument("--simulator", choices=["brian2", "replay"], default="brian2",
-                   help="replay: the exact closed-form event forward (models.lif_replay) instead of the Brian2 run "
-                        "(stored under '<cell> simulator=replay')")
+    add_backend_argument(p)
     p.add_argument("--threads", type=int, default=1,
-                   help="OpenMP threads of the compiled event loops of --simulator replay (default 1)")
+                   help="OpenMP threads of the compiled event loops of --backend event (default 1)")
     p.add_argument("--checkpoint-dir", default=None,
                    help="save each seed's trainer after every epoch there, and resume a stopped seed from it")
     p.add_argument("--add-seeds", action="store_true",
@@ -187,7 +185,7 @@ def main(argv=None):
             p.error(f"--set {item!r}: the value is not JSON ({e})")
     args.set = settings
     if args.in_simulation and args.simulator != "brian2":
-        p.error("--in-simulation runs the Brian2 simulation as compiled code: it takes no --simulator replay")
+        p.error("--in-simulation runs the Brian2 simulation as compiled code: it takes no --backend event")
     from brian2learn.models import lif_events_native
     lif_events_native.set_threads(args.threads)
     for cell in args.cells:

@@ -4,9 +4,9 @@
     python benchmarks/perturbation.py --tasks regression_x2 --steps 6000 --lr-final 0.1 --label decay
     python benchmarks/perturbation.py --tasks regression_x2 --encode current --label current
     python benchmarks/perturbation.py --tasks regression_x2 --steps 6000 --lr-final 0.1 --resample --label resample
-    python benchmarks/perturbation.py --tasks regression_x2 --simulator replay --steps 30000 --label long
+    python benchmarks/perturbation.py --tasks regression_x2 --backend event --steps 30000 --label long
                                                         # the closed-form event forward instead of Brian2
-    python benchmarks/perturbation.py --tasks regression_sin --simulator replay --form outputs --label outputs
+    python benchmarks/perturbation.py --tasks regression_sin --backend event --form outputs --label outputs
                                                         # per-output differences chained with dL/du
     python benchmarks/perturbation.py --cosine --speed --update      # cosine_vs_K and the speed ratio
     python benchmarks/perturbation.py --cosine --substrate qif --hidden 16   # "cosine_vs_K/qif"
@@ -28,10 +28,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import add_backend_argument  # noqa: E402
 from brian2learn.experiments.result_store import add_seeds as store_add_seeds  # noqa: E402
 from brian2learn.experiments.result_store import command, keep_better, machine, write_results  # noqa: E402
 
@@ -203,9 +206,7 @@ def main(argv=None):
     p.add_argument("--label", default=None,
                    help="store the runs under their own key '<task>/LABEL' (a labelled configuration)")
     p.add_argument("--hidden", type=int, default=30)
-    p.add_argument("--simulator", default="brian2", choices=["brian2", "replay"],
-                   help="LIF substrate: the Brian2 run, or the exact closed-form event forward (models.lif_replay; "
-                        "same spike times to rounding, ttfs inputs only)")
+    add_backend_argument(p, help="LIF substrate; the event back end takes ttfs inputs only")
     p.add_argument("--cosine", action="store_true", help="cosine similarity to the exact gradient vs K")
     p.add_argument("--speed", action="store_true", help="batched step vs separate runs")
     p.add_argument("--partial", default=None, help="label for a partial run (e.g. '1 seed, 500 steps')")
@@ -230,7 +231,7 @@ def main(argv=None):
     if args.resample and not all(t.startswith("regression") for t in args.tasks):
         p.error("--resample is for the regression tasks only (the PDE losses' finite differences need their grid)")
     if args.simulator == "replay" and (args.substrate != "lif" or args.encode != "ttfs"):
-        p.error("--simulator replay is the LIF network with spike-time inputs: drop --substrate qif / --encode current")
+        p.error("--backend event is the LIF network with spike-time inputs: drop --substrate qif / --encode current")
     if args.substrate == "qif" and args.encode != "ttfs":
         p.error("--substrate qif takes spike-time inputs only: drop --encode current")
     if not 0 <= args.lr_hold < 1:

@@ -1,7 +1,7 @@
 """MNIST with theta neurons and smooth exact gradients (Klos & Memmesheimer 2025): accuracy and speed.
 
     python benchmarks/smooth_mnist.py --epochs 1 --seeds 0 --data-dir /work/shared/datasets
-    python benchmarks/smooth_mnist.py --epochs 1 --n-train 10000 --simulator replay ...   # labelled partial
+    python benchmarks/smooth_mnist.py --epochs 1 --n-train 10000 --backend event ...   # labelled partial
     python benchmarks/smooth_mnist.py --epochs 100 ... --checkpoint-dir ~/smooth-ckpt     # run again to resume
     python benchmarks/smooth_mnist.py --epochs 100 --seeds 1 --add-seeds ...  # seeds in parallel processes, one entry
 
@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import add_backend_argument  # noqa: E402
 from brian2learn.experiments.result_store import command, keep_replaced, machine, write_results  # noqa: E402
 
 from brian2learn.experiments.smooth_mnist import MNIST_DEFAULTS, SmoothMNIST, mnist_data  # noqa: E402
@@ -83,7 +86,7 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=1000)
     p.add_argument("--batch-copies", type=int, default=500, help="network copies per Brian2 run")
     p.add_argument("--dt", type=float, default=0.05, help="Brian2 time step in ms")
-    p.add_argument("--simulator", choices=("brian2", "replay"), default="brian2")
+    add_backend_argument(p)
     p.add_argument("--p-flip", type=float, default=MNIST_DEFAULTS["p_flip"],
                    help="probability of flipping each input pixel of a training batch (reference 0.02)")
     p.add_argument("--add-seeds", action="store_true",

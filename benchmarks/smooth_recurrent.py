@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import add_backend_argument  # noqa: E402
 from brian2learn.experiments.result_store import command, machine, write_results  # noqa: E402
 
 from brian2learn.experiments.smooth_gradients import plot_recurrent, recurrent_network  # noqa: E402
@@ -27,7 +30,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=7, help="inputs and targets (the reference's seed is 7)")
     p.add_argument("--trials", type=int, default=10000)
-    p.add_argument("--simulator", choices=("brian2", "replay"), default="replay")
+    add_backend_argument(p, default="event")
     p.add_argument("--check-every", type=int, default=100, help="Brian2 run every this many trials (replay)")
     p.add_argument("--max-seconds", type=float, default=None)
     p.add_argument("--timing-note", default=None, help="e.g. 'measured under load from parallel jobs'")

@@ -4,7 +4,7 @@
     python benchmarks/yinyang.py --configs "4-30-3 W" --update            # add/replace one config
     python benchmarks/yinyang.py --configs "4-30-3 W+synaptic" --seeds 0 --epochs 12 --timing --update
                                                          # speed only, on an otherwise idle machine
-    python benchmarks/yinyang.py --simulator replay ...  # the closed-form event forward, no Brian2
+    python benchmarks/yinyang.py --backend event ...  # the closed-form event forward, no Brian2
     python benchmarks/yinyang.py --configs "4-30-3 W+synaptic" --seeds 5 6 --add-seeds   # more seeds, one entry
 
 Writes {"<config>": {"test_acc_mean", "test_acc_std", "seeds", "n_weights", "n_delays", "epochs",
@@ -16,7 +16,7 @@ each), and an entry of an earlier run that a new run replaces is kept in its "ea
 replaces the reference learning-rate schedule (x0.95 every 20 epochs); such a run is stored under
 "<config> schedule=EPOCHSxGAMMA", never over the reference entry (likewise `--final-decay N`, a
 linear decay over the last N epochs, under "<config> final_decay=N", and `--bump-dead`, under
-"<config> bump_dead"); a `--simulator replay` run
+"<config> bump_dead"); a `--backend event` run
 (models.lif_replay: exact first spike times from the closed forms instead of the Brian2 run, same
 rule and settings) under "<config> simulator=replay". Timings are wall-clock seconds of `Trainer.train_epoch`
 (the Brian2 run with the learning rule at every trial boundary); the file's "epoch_seconds" is
@@ -28,10 +28,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import add_backend_argument  # noqa: E402
 from brian2learn.datasets import ttfs_linear, yin_yang
 from brian2learn.experiments.result_store import command, machine, write_results
 from brian2learn.experiments.simulator_agreement import other_simulator_test_acc
@@ -109,9 +112,7 @@ def main(argv=None):
     p.add_argument("--add-seeds", action="store_true",
                    help="join these seeds to the stored entry of the same config, settings and epochs (one entry, "
                         "mean and std over all its seeds)")
-    p.add_argument("--simulator", choices=("brian2", "replay"), default="brian2",
-                   help="the Brian2 run, or the exact closed-form event forward (models.lif_replay; stored "
-                        "under '<config> simulator=replay')")
+    add_backend_argument(p)
     args = p.parse_args(argv)
     cmd = command(__file__, argv)
     started = time.strftime("%Y-%m-%d %H:%M:%S")

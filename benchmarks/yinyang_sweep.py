@@ -1,7 +1,7 @@
 """Parameter efficiency on Yin-Yang: hidden size 5..30, weights only vs weights + axonal delays.
 
     python benchmarks/yinyang_sweep.py --hidden 5 10 15 20 25 30 --epochs 300 --seeds 0 1 2
-    python benchmarks/yinyang_sweep.py --simulator replay ...   # the closed-form event forward, no Brian2
+    python benchmarks/yinyang_sweep.py --backend event ...   # the closed-form event forward, no Brian2
 
 DelGrad (Goeltz et al. 2025) shows that adding delays (few extra parameters for axonal delays: one
 per neuron) gives more accuracy per parameter than adding hidden neurons. Writes
@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import add_backend_argument  # noqa: E402
 from brian2learn.experiments.result_store import command, keep_replaced, machine, write_results  # noqa: E402
 
 from brian2learn.experiments.yinyang import build  # noqa: E402
@@ -63,8 +66,7 @@ def main(argv=None):
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "yinyang_sweep.json"))
     p.add_argument("--update", action="store_true",
                    help="accepted for old command lines: every run merges into the results file (nothing stored is dropped)")
-    p.add_argument("--simulator", choices=("brian2", "replay"), default="brian2",
-                   help="the Brian2 run or the exact closed-form event forward (models.lif_replay)")
+    add_backend_argument(p)
     args = p.parse_args(argv)
     results = {}
     started = time.strftime("%Y-%m-%d %H:%M:%S")

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-__all__ = ["plot_ttfs", "plot_curves", "plot_losses"]
+__all__ = ["plot_ttfs", "plot_curves", "plot_series"]
 
 
 def _figure(*shape, size):
@@ -63,9 +63,9 @@ def plot_curves(history, series, title, out_dir, name):
     return _save(plt, fig, out_dir, name)
 
 
-def plot_losses(losses, title, out_dir, name):
-    """Training loss per optimiser step (log scale)."""
+def plot_series(values, title, out_dir, name, xlabel="step", ylabel="loss"):
+    """One value per step or trial (e.g. the training loss), on a log scale."""
     plt, fig, ax = _figure(size=(6, 4))
-    ax.semilogy(np.arange(1, len(losses) + 1), losses, ".-" if len(losses) < 50 else "-")
-    ax.set(xlabel="step", ylabel="loss", title=title)
+    ax.semilogy(np.arange(1, len(values) + 1), values, ".-" if len(values) < 50 else "-")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     return _save(plt, fig, out_dir, name)

@@ -37,11 +37,12 @@ from ..learning_rules.losses import LOSSES, batch_mean_gradient, predict
 from ..learning_rules.optimizers import Adam, StepLR
 from ..learning_rules.spike_time_gradient import SpikeTimeGradient
 from ..backends.pynn import record_from_layers
+from ..training.loop import EpochLoop
 from .brainscales2 import BSS2, quantise_weights, write_chip_script
 from .pynn_export import run_pynn
 
 __all__ = ["BrianSubstrate", "PyNNSubstrate", "ChipSubstrate", "HardwareAware", "replicate_inputs",
-           "gradients", "train_in_the_loop", "evaluate", "loss_substrate"]
+           "gradients", "InTheLoopTrainer", "train_in_the_loop", "evaluate", "loss_substrate"]
 
 
 class BrianSubstrate:
@@ -309,50 +310,86 @@ def evaluate(net, substrate, data, hardware=None, loss="mse"):
     return float(np.mean(predict(out) == y)), out
 
 
-def train_in_the_loop(net, substrate, train, test=None, epochs=1, optimizer=None, loss="mse", batch_size=None,
-                      hardware=None, input_copies=1, bumping=None, schedule=(20, 0.95), seed=0, log=print):
+class InTheLoopTrainer(EpochLoop):
     """Minibatch training where `substrate` does every forward pass and the exact spike-time rule
-    computes the gradients from its record. With the Brian2 substrate an epoch is one Brian2 run
-    (batch_size = the network's); other substrates run minibatch by minibatch. `schedule`:
-    (step_size, gamma) of a StepLR learning-rate decay, or None. Returns the history (one dict per epoch)."""
-    rule = SpikeTimeGradient(net.model)
-    optimizer = optimizer or Adam(0.005)
-    x, y = train
-    B = net.batch_size if isinstance(substrate, BrianSubstrate) else (batch_size or net.batch_size)
-    rng = np.random.default_rng(seed)
-    tie(net, net.params, input_copies)
-    lr_schedule = StepLR(optimizer, *schedule) if schedule else None
-    history = []
-    for epoch in range(epochs):
-        if lr_schedule:
-            lr_schedule.set_epoch(epoch)
-        order = rng.permutation(len(x))
+    computes the gradients from its record (training.loop.EpochLoop: callbacks, checkpoints, exact
+    resume, with the hardware effects' random state). With the Brian2 substrate an epoch is one Brian2
+    run (batch_size = the network's); other substrates run minibatch by minibatch. `schedule`:
+    (step_size, gamma) of a StepLR learning-rate decay, or None."""
+
+    def __init__(self, net, substrate, train, test=None, optimizer=None, loss="mse", batch_size=None,
+                 hardware=None, input_copies=1, bumping=None, schedule=(20, 0.95), seed=0, callbacks=()):
+        self.net, self.substrate, self.train, self.test = net, substrate, train, test
+        self.rule = SpikeTimeGradient(net.model)
+        self.optimizer = optimizer or Adam(0.005)
+        self.loss, self.hardware, self.input_copies, self.bumping = loss, hardware, input_copies, bumping
+        self.brian = isinstance(substrate, BrianSubstrate)
+        self.B = net.batch_size if self.brian else (batch_size or net.batch_size)
+        self.schedule = StepLR(self.optimizer, *schedule) if schedule else None
+        tie(net, net.params, input_copies)
+        self._init_loop(seed, callbacks)
+
+    @property
+    def n_train(self):
+        return len(self.train[0])
+
+    def run_epoch(self):
+        net, (x, y), B = self.net, self.train, self.B
+        if self.schedule:
+            self.schedule.set_epoch(self.epoch)
+        order = self.rng.permutation(len(x))
         stats = {"correct": 0}
 
-        def learn(rec, yb, grads_fn, finish):
+        def learn(k, rec, yb, grads_fn, finish):
             stats["correct"] += int(np.sum(predict(rec.output[:len(yb)]) == yb))
-            grads = grads_fn(yb, loss, rule)
+            grads = grads_fn(yb, self.loss, self.rule)
             finish()                                    # master parameters back in place
-            if bumping is not None and bumping(net, rec) and bumping.skip_step:
+            self.batch_done(k, len(yb))
+            if self.bumping is not None and self.bumping(net, rec) and self.bumping.skip_step:
                 return
-            _step(net, grads, optimizer, input_copies)
+            _step(net, grads, self.optimizer, self.input_copies)
 
-        if isinstance(substrate, BrianSubstrate):
-            _run_brian(net, x, order, hardware,
-                       lambda k, rec, backward, finish: learn(rec, y[order[k * B:k * B + rec.n_valid]], backward,
+        if self.brian:
+            _run_brian(net, x, order, self.hardware,
+                       lambda k, rec, backward, finish: learn(k, rec, y[order[k * B:k * B + rec.n_valid]], backward,
                                                               finish))
         else:
-            for start in range(0, len(x), B):
+            for k, start in enumerate(range(0, len(x), B)):
                 idx = order[start:start + B]
-                with (hardware.forward(net) if hardware else _plain(net)) as scales:
-                    rec = substrate.run(x[idx])
-                    grads = _backward(net, rec, y[idx], loss, rule, scales)
-                learn(rec, y[idx], lambda *a: grads, lambda: None)
-        row = {"epoch": epoch + 1, "train_acc": stats["correct"] / len(x)}
-        if test is not None:
-            row["test_acc"] = evaluate(net, substrate, test, hardware, loss)[0]
-        history.append(row)
-        if log:
-            log(f"epoch {row['epoch']}: train acc {row['train_acc']:.4f}"
+                with (self.hardware.forward(net) if self.hardware else _plain(net)) as scales:
+                    rec = self.substrate.run(x[idx])
+                    grads = _backward(net, rec, y[idx], self.loss, self.rule, scales)
+                learn(k, rec, y[idx], lambda *a: grads, lambda: None)
+        self.epoch += 1
+        row = {"epoch": self.epoch, "train_acc": stats["correct"] / len(x)}
+        if self.test is not None:
+            row["test_acc"] = evaluate(net, self.substrate, self.test, self.hardware, self.loss)[0]
+        return row
+
+    def describe(self, row):
+        return (f"epoch {row['epoch']}: train acc {row['train_acc']:.4f}"
                 + (f"  test acc {row['test_acc']:.4f}" if "test_acc" in row else ""))
-    return history
+
+    def state_meta(self):
+        hw = self.hardware
+        return {"bumping": self.bumping.state_dict() if self.bumping else None,
+                "hardware_rng": hw.rng.bit_generator.state if hw else None,
+                "hardware_fpn": [f.tolist() for f in hw._fpn] if hw is not None and hw._fpn is not None else None}
+
+    def load_meta(self, meta):
+        self.net.params_changed()
+        if self.bumping is not None and meta["bumping"] is not None:
+            self.bumping.load_state_dict(meta["bumping"])
+        if self.hardware is not None:
+            self.hardware.rng.bit_generator.state = meta["hardware_rng"]
+            fpn = meta["hardware_fpn"]
+            self.hardware._fpn = None if fpn is None else [np.asarray(f) for f in fpn]
+
+
+def train_in_the_loop(net, substrate, train, test=None, epochs=1, optimizer=None, loss="mse", batch_size=None,
+                      hardware=None, input_copies=1, bumping=None, schedule=(20, 0.95), seed=0, log=print):
+    """InTheLoopTrainer(...).fit(epochs, log=log): the history (one dict per epoch)."""
+    trainer = InTheLoopTrainer(net, substrate, train, test, optimizer=optimizer, loss=loss, batch_size=batch_size,
+                               hardware=hardware, input_copies=input_copies, bumping=bumping, schedule=schedule,
+                               seed=seed)
+    return trainer.fit(epochs, log=log)

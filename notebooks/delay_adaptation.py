@@ -35,19 +35,11 @@ SEED = 1
 print(f"SMOKE={SMOKE}: {N_INPUTS} inputs, {N_TRIALS} learning trials, {N_TEST} test trials per pattern")
 
 # %%
-import time
 import numpy as np
 import matplotlib.pyplot as plt
-from brian2 import (NeuronGroup, Network, SpikeGeneratorGroup, SpikeMonitor, StateMonitor, Synapses,
-                    defaultclock, mV, ms, network_operation, prefs, seed, start_scope)
+from brian2 import mV, ms
 
-from brian2learn.learning_rules import DelayAdaptation
-
-# one neuron and a few dozen synapses: numpy code needs no compilation and is fast enough here
-prefs.codegen.target = "numpy"
-defaultclock.dt = 0.1 * ms
-rng = np.random.default_rng(SEED)   # patterns, jitter
-seed(SEED)                          # Brian2's random numbers (membrane noise)
+from brian2learn.experiments import delay_adaptation as da
 
 # %% [markdown]
 # ## 1. Neuron, inputs and pattern
@@ -63,30 +55,10 @@ seed(SEED)                          # Brian2's random numbers (membrane noise)
 # fires only occasionally, when the noise helps. All 40 aligned give 40 mV.
 
 # %%
-tau_m = 5 * ms
-E_l = -70 * mV
-v_th = -54 * mV
-v_reset = -70 * mV
-sigma = 2 * mV           # membrane noise
-W_IN = 1 * mV            # fixed weight of every input
-LIF = '''
-dv/dt = (E_l - v)/tau_m + sigma*sqrt(2/tau_m)*xi : volt (unless refractory)
-'''
-LIF_KW = dict(threshold="v > v_th", reset="v = v_reset", refractory=5 * ms, method="euler")
-
-SPAN = 20.0              # ms: every input fires once in [0, SPAN)
-OFFSET = 5.0             # ms: pattern onset within a trial
-T = 80.0                 # ms: trial length (onset + span + maximal delay + decay)
-JITTER = 0.5             # ms: standard deviation of each spike's jitter, drawn anew in every trial
-P_DISTRACT = 0.2         # fraction of learning trials that show a fresh random pattern instead
-D_MAX, D0 = 40.0, 15.0   # ms: maximal and initial delay (all equal)
-
-pattern = rng.uniform(0, SPAN, N_INPUTS)
-
-fig, ax = plt.subplots(figsize=(6, 3))
-ax.scatter(pattern, np.arange(N_INPUTS), s=12, c="k")
-ax.set(xlabel="spike time in the pattern [ms]", ylabel="input", title="the repeated pattern")
-fig.tight_layout()
+print("neuron:", da.NEURON.strip())
+print({k: v for k, v in da.DEFAULTS.items()})   # every setting; da.learn(..., sigma=1*mV) changes one
+S = da.settings()
+OFFSET, T, D_MAX = S["offset"], S["T"], S["d_max"]
 
 # %% [markdown]
 # ## 2. Learning: repeated presentations, delay adaptation only
@@ -97,42 +69,18 @@ fig.tight_layout()
 # makes the learned delays act).
 
 # %%
-start_scope()
-t_start = time.time()
-trial_kind = np.where(rng.random(N_TRIALS) < P_DISTRACT, "distractor", "pattern")
-rel = np.where((trial_kind == "pattern")[:, None], pattern[None, :], rng.uniform(0, SPAN, (N_TRIALS, N_INPUTS)))
-rel = rel + JITTER * rng.standard_normal(rel.shape)
-times = np.arange(N_TRIALS)[:, None] * T + OFFSET + np.clip(rel, -OFFSET, T - OFFSET)
-inputs = SpikeGeneratorGroup(N_INPUTS, np.tile(np.arange(N_INPUTS), N_TRIALS), times.ravel() * ms)
-
-neuron = NeuronGroup(1, LIF, **LIF_KW)
-neuron.v = E_l
-rule = DelayAdaptation(eta=0.2, window=20 * ms, d_max=D_MAX * ms)
-S = rule.synapses(inputs, neuron, model="w : volt", on_pre="v_post += w")
-S.connect()
-S.w = W_IN
-S.delay = D0 * ms
-
-delay_log = []
-
-@network_operation(dt=T * ms, when="start", order=-1)       # before the rule's operation (order 0)
-def log_delays():
-    delay_log.append(S.delay[:] / ms)
-
-spikes = SpikeMonitor(neuron)
-net = Network(inputs, neuron, S, spikes, log_delays, rule.network_operation(T * ms))
-net.run(N_TRIALS * T * ms)
-delays = np.array(delay_log)                # delays in force during trial k
-learned = S.delay[:] / ms
-print(f"learning: {N_TRIALS} trials in {time.time() - t_start:.1f} s")
-
-spike_trial = (spikes.t / ms // T).astype(int)
-spike_rel = spikes.t / ms - spike_trial * T - OFFSET     # relative to pattern onset
-fired = np.zeros(N_TRIALS, bool)
-fired[spike_trial] = True
-is_pat = trial_kind == "pattern"
+res = da.learn(N_TRIALS, seed=SEED, n_inputs=N_INPUTS)
+pattern, delays, learned = res["pattern"], res["delays"], res["learned"]   # delays in force during trial k
+spike_trial, spike_rel, fired = res["spike_trial"], res["spike_rel"], res["fired"]
+is_pat = res["trial_kind"] == "pattern"
+print(f"learning: {N_TRIALS} trials in {res['seconds']:.1f} s")
 first = np.flatnonzero(fired & is_pat)
 print("first response to the pattern in trial", first[0] if len(first) else None)
+
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.scatter(pattern, np.arange(N_INPUTS), s=12, c="k")
+ax.set(xlabel="spike time in the pattern [ms]", ylabel="input", title="the repeated pattern")
+fig.tight_layout()
 
 # %%
 arrivals = pattern[None, :] + delays       # arrival times of the pattern's spikes (no jitter), per trial
@@ -169,58 +117,22 @@ fig.tight_layout()
 # times given to other inputs) and fresh random patterns, through the initial and through the learned delays.
 
 # %%
-def present(patterns, delay_sets, n_rep, record_v=False):
-    '''Show patterns[p] through delays delay_sets[p] n_rep times; return (response rate per p, v monitor).'''
-    start_scope()
-    patterns, delay_sets = np.asarray(patterns, float), np.asarray(delay_sets, float)
-    P = len(patterns)
-    group = NeuronGroup(P, LIF, **LIF_KW)
-    group.v = E_l
-    rel = patterns[None] + JITTER * rng.standard_normal((n_rep, P, N_INPUTS))
-    t = np.arange(n_rep)[:, None, None] * T + OFFSET + np.clip(rel, -OFFSET, T - OFFSET)
-    src = SpikeGeneratorGroup(P * N_INPUTS, np.tile(np.arange(P * N_INPUTS), n_rep), t.ravel() * ms)
-    syn = Synapses(src, group, "w : volt", on_pre="v_post += w")
-    syn.connect(i=np.arange(P * N_INPUTS), j=np.arange(P * N_INPUTS) // N_INPUTS)
-    syn.w = W_IN
-    syn.delay = delay_sets.ravel() * ms
-    mon = SpikeMonitor(group)
-    objs = [group, src, syn, mon]
-    vmon = None
-    if record_v:
-        vmon = StateMonitor(group, "v", record=True)
-        objs.append(vmon)
-    Network(*objs).run(n_rep * T * ms)
-    hit = np.zeros((n_rep, P), bool)
-    hit[(mon.t / ms // T).astype(int), mon.i[:]] = True
-    return hit.mean(axis=0), vmon
-
-initial = np.full(N_INPUTS, D0)
-_, vmon = present([pattern, pattern], [initial, learned], 1, record_v=True)
+initial = np.full(N_INPUTS, S["d0"])
+_, vmon = da.present(res["settings"], [pattern, pattern], [initial, learned], 1, res["rng"], record_v=True)
 fig, ax = plt.subplots(figsize=(8, 3.5))
 ax.plot(vmon.t / ms - OFFSET, vmon.v[0] / mV, label="initial delays")
 ax.plot(vmon.t / ms - OFFSET, vmon.v[1] / mV, label="learned delays")
-ax.axhline(v_th / mV, ls="--", c="gray", lw=1, label="threshold")
+ax.axhline(S["v_th"] / mV, ls="--", c="gray", lw=1, label="threshold")
 ax.set(xlabel="time after pattern onset [ms]", ylabel="V [mV]", title="membrane potential, one presentation")
 ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
-N_SHUFFLE = N_RANDOM = 10
-tests = {"pattern": [pattern],
-         "shuffled pattern": [rng.permutation(pattern) for _ in range(N_SHUFFLE)],
-         "random pattern": [rng.uniform(0, SPAN, N_INPUTS) for _ in range(N_RANDOM)]}
-pats = [p for group in tests.values() for p in group]
-n = len(pats)
-rates, _ = present(pats + pats, [initial] * n + [learned] * n, N_TEST)
-before, after = rates[:n], rates[n:]
+rows = da.compare(res, N_TEST)
 print(f"response rate over {N_TEST} trials per pattern (mean over the patterns of a kind)")
 print(f"{'':18s} {'initial delays':>15s} {'learned delays':>15s}")
-rows, i = {}, 0
-for name, group in tests.items():
-    sl = slice(i, i + len(group))
-    i += len(group)
-    rows[name] = (before[sl].mean(), after[sl].mean())
-    print(f"{name:18s} {rows[name][0]:15.2f} {rows[name][1]:15.2f}")
+for name, (before, after) in rows.items():
+    print(f"{name:18s} {before:15.2f} {after:15.2f}")
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
 x = np.arange(len(rows))
@@ -241,7 +153,8 @@ fig.tight_layout()
 #   arrivals and the pattern's alignment is partly lost (the jumps in the spread); the next pattern trials repair it.
 #   The cluster may also drift slowly, since the neuron fires a little after the arrivals that trigger it.
 # * Learning starts only once the neuron fires during the pattern. Here membrane noise provides the first spikes; with
-#   fewer inputs, weaker weights or less noise the neuron may stay silent and nothing is learned (try `sigma = 1*mV`).
+#   fewer inputs, weaker weights or less noise the neuron may stay silent and nothing is learned (try
+#   `da.learn(N_TRIALS, sigma=1*mV)`).
 # * A spike is pulled only toward *one* time; inputs whose spike comes more than `window` away, or that would need a
 #   delay outside $[0, d_\text{max}]$, are left out of the cluster.
 # * In the smoke-test size (`BRIAN2LEARN_SMOKE=1`) the numbers are noisier; the full size uses 300 learning trials

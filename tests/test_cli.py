@@ -106,3 +106,18 @@ def test_cli_list_is_readable_and_perturbation_runs(tmp_path):
     result = json.load(open(tmp_path / "results.json"))
     assert result["task"] == "regression_x2" and len(result["losses"]) == 3 and result["rel_l2"] > 0
     assert (tmp_path / "perturbation.png").stat().st_size > 5000
+
+
+def test_cli_delay_adaptation_runs_and_has_only_its_flags(tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    res = subprocess.run([sys.executable, "-m", "brian2learn", "train", "delay_adaptation", "--inputs", "20",
+                          "--trials", "20", "--test-trials", "5", "--out", str(tmp_path)], capture_output=True,
+                         text=True, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    result = json.load(open(tmp_path / "results.json"))
+    assert set(result["response_rates_initial_learned"]) == {"pattern", "shuffled pattern", "random pattern"}
+    assert len(result["learned_delays_ms"]) == 20 and all(0 <= d <= 40 for d in result["learned_delays_ms"])
+    assert (tmp_path / "delay_adaptation.png").stat().st_size > 5000
+    wrong = subprocess.run([sys.executable, "-m", "brian2learn", "train", "delay_adaptation", "--epochs", "3"],
+                           capture_output=True, text=True, env=env)
+    assert wrong.returncode == 2 and "unrecognized arguments: --epochs" in wrong.stderr

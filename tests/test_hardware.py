@@ -343,3 +343,28 @@ def test_nir_round_trip(tmp_path):
         np.testing.assert_allclose(b, a, atol=1e-9)
     with pytest.raises(UnsupportedExportError, match="synaptic delays"):
         to_nir(small_net(delays="synaptic"))
+
+
+def test_in_the_loop_training_resumes_bit_identically_with_its_hardware_noise(tmp_path):
+    """InTheLoopTrainer is a use of training.loop.EpochLoop: a checkpoint after epoch 1 (parameters, Adam,
+    the data-order RNG and the hardware effects' RNG and fixed-pattern noise) resumes exactly."""
+    from brian2learn.hardware.in_the_loop import InTheLoopTrainer
+    from brian2learn.learning_rules import Adam
+
+    x, y = inputs(12, seed=5), np.arange(12) % 3
+
+    def trainer():
+        net = small_net(delays="axonal", sizes=(6, 3), batch_size=4, backend="event")
+        return InTheLoopTrainer(net, BrianSubstrate(net), (x, y), (x, y), optimizer=Adam(0.01), seed=2,
+                                hardware=HardwareAware(quantise=True, seed=3))
+
+    straight = trainer()
+    straight.fit(2, log=None)
+    first = trainer()
+    first.fit(1, checkpoint=tmp_path / "c.npz", log=None)
+    resumed = trainer().load(tmp_path / "c.npz")
+    resumed.fit(2, log=None)
+    for pa, pb in zip(straight.net.params, resumed.net.params):
+        for k in pa:
+            np.testing.assert_array_equal(pa[k], pb[k])
+    assert resumed.history == straight.history and len(straight.history) == 2
