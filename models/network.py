@@ -317,6 +317,7 @@ class LayeredNetwork:
             yield self
         finally:
             self._backend = saved
+            saved.params_changed()     # parameters changed inside the block reach the restored back end
 
     # the older spelling: simulator='brian2' / 'replay'
     @property
@@ -363,7 +364,6 @@ class LayeredNetwork:
 
         self.run_trials(x, collect)
         return [np.concatenate(o) for o in out]
-
 
 
 def _legacy_backend(backend, options, simulator, device, target, standalone_dir, threads):

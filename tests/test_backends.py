@@ -131,3 +131,13 @@ def test_one_backend_argument_reaches_trainer_and_in_simulation():
     axonal = LayeredNetwork(4, [5, 3], delays="axonal", seed=1)
     with pytest.raises(UnsupportedBackendError, match="'in-simulation' does not run delay kinds axonal"):
         Trainer(axonal, train, backend="in-simulation", progress=False)
+
+
+def test_parameters_changed_inside_using_reach_the_restored_backend():
+    net = network("synaptic", backend="brian2", backend_options=dict(target="numpy"))
+    before = net.simulate(X)[-1]               # the Brian2 copies now hold these parameters
+    with net.using("event"):
+        net.params[1]["w"] *= 0.0              # silence the output layer while another back end runs
+        net.params_changed()
+    after = net.simulate(X)[-1]
+    assert np.isfinite(before).any() and not np.isfinite(after).any()
