@@ -29,7 +29,7 @@ VARIANTS = {"W": "4-30-3 W", "W+axonal": "4-30-3 W+axonal"}
 
 
 def _per_entry_provenance(stored):
-    """Files written before 2026-11-24 kept one "command" and "partial" for all entries at the top:
+    """Files of the earlier layout kept one "command" and "partial" for all entries at the top:
     move them into each entry (so they travel with it into "earlier_runs")."""
     top = {k: stored[k] for k in ("command", "partial") if k in stored}
     return {k: (dict(top, **v) if isinstance(v, dict) and "test_acc_mean" in v else v)

@@ -131,9 +131,7 @@ class StepLR:
 
     for decay_start <= e < decay_end (the final "decay" phase of warmup-stable-decay schedules), so
     training ends at FLOOR = 2 % of the stepped rate instead of where the noise of the steps is
-    largest. Measured on Yin-Yang, 4-30-3 W+synaptic, 10 seeds (benchmarks/README.md): decaying the
-    last 100 of 300 epochs this way raised the last-epoch mean from 97.98 to 98.28 % on the replay
-    simulator, and gave 97.94 % on the Brian2 runtime (reference settings there: 97.56 / 97.94 % on 5 seeds)."""
+    largest (its effect on Yin-Yang: docs/results.md, the "final decay" entries)."""
 
     FLOOR = 0.02
 

@@ -29,9 +29,8 @@ one warning, where no compiler is found; "cython" raises instead.
 Threads: `set_threads(n)` or $OMP_NUM_THREADS give every call n OpenMP threads. Unset, a call uses
 every core only when it has at least PARALLEL_MIN_WORK (batch x postsynaptic neurons x active
 inputs) and one thread below that (`threads_for`): a parallel region waits for its slowest thread,
-and on a busy machine that is a descheduled one. Measured on the 2-core machine with two busy
-processes (benchmarks/threads.py): a Yin-Yang replay epoch (calls of 14,000-22,500) took 0.28 s with
-2 threads against 0.05 s with one; idle, 2 threads gave 0.033 s against 0.046 s.
+and on a busy machine that is a descheduled one (benchmarks/threads.py measures both settings,
+docs/results.md).
 """
 from __future__ import annotations
 
