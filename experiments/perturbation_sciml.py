@@ -51,9 +51,9 @@ import numpy as np
 from brian2 import ms
 
 from ..datasets import ttfs_linear
-from ..learning_rules import Adam, PerturbationGradient, SpikeTimeGradient, cosine_similarity
+from ..learning_rules import PerturbationGradient, SpikeTimeGradient, cosine_similarity
 from ..models import LIF, LayeredNetwork
-from .sciml_tasks import make_task, rel_l2
+from .sciml_tasks import make_task
 
 __all__ = ["SpikingSciML", "train", "lr_factor", "input_channels", "DECODERS", "ENCODINGS", "FORMS"]
 
@@ -406,46 +406,26 @@ def train(task="regression_x2", gradient="perturbation", steps=500, lr=0.05, lr_
     `simulator`: 'brian2' or 'replay' (SpikingSciML). `form`: how the perturbation estimate is formed
     (SpikingSciML.fit: 'loss', 'outputs', 'outputs_unswitched'); the result's "switched_fraction" is the
     mean fraction of (direction, point) pairs whose copies changed a spike (output forms; else None)."""
-    if gradient not in ("perturbation", "exact"):
-        raise ValueError(f"gradient must be 'perturbation' or 'exact', got {gradient!r}")
-    if int(steps) != steps or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if not (np.isfinite(lr) and lr > 0 and np.isfinite(lr_final) and lr_final > 0):
-        raise ValueError(f"lr and lr_final must be > 0 (lr_final is the factor the rate decays to), "
-                         f"got lr={lr!r}, lr_final={lr_final!r}")
-    if reject_factor is not None and not (np.isfinite(reject_factor) and reject_factor > 1):
-        raise ValueError(f"reject_factor must be None or a number > 1 (the loss increase that undoes a step), "
-                         f"got {reject_factor!r}")
-    if not 0 <= lr_hold < 1:
-        raise ValueError(f"lr_hold (the fraction of steps at the full rate) must be in [0, 1), got {lr_hold!r}")
-    if gradient == "exact" and encode != "ttfs":
-        raise ValueError(f"gradient='exact' needs encode='ttfs' (the spike-time gradient does not model "
-                         f"constant input currents), got encode={encode!r}; use gradient='perturbation'")
-    tk = make_task(task, n)
-    est = None
-    if gradient == "perturbation":
-        est = PerturbationGradient(K=K, eps=eps, distribution=distribution, layerwise=layerwise, seed=seed)
-    model = SpikingSciML(tk.domain, hidden=hidden, decode=decode, n_points=len(tk.points), dt=dt, seed=seed,
-                         target=target, encode=encode, weight_init=weight_init, simulator=simulator)
-    opt = Adam({"weights": lr})
+    from .sciml_training import SciMLTrainer   # the epoch loop builds on this module
 
-    def log(step, loss):
-        opt.scale = lr_factor(step, steps, lr_final, lr_hold)
-        if log_every and step % log_every == 0:
-            print(f"{task} {gradient} step {step}: loss {loss:.4g}", flush=True)
-
+    trainer = SciMLTrainer(task, gradient=gradient, steps=steps, steps_per_epoch=steps, lr=lr, lr_final=lr_final,
+                           lr_hold=lr_hold, K=K, eps=eps, distribution=distribution, layerwise=layerwise, n=n,
+                           reject_factor=reject_factor, resample=resample, form=form, seed=seed, hidden=hidden,
+                           decode=decode, dt=dt, target=target, encode=encode, weight_init=weight_init,
+                           simulator=simulator)
+    log = None
+    if log_every:
+        log = lambda line: print(f"{task} {gradient}: {line}", flush=True)   # noqa: E731
+        trainer.log_every = int(log_every)
     t0 = time.perf_counter()
-    losses = model.fit(tk, int(steps), opt, estimator=est, callback=log, reject_factor=reject_factor,
-                       resample=np.random.default_rng((seed, 2)) if resample else None, form=form)
+    trainer.fit(1, log=log)
     seconds = time.perf_counter() - t0
-    runs = model.forward_runs
-    u_eval = model.predict(tk.eval_points)
-    return dict(task=task, gradient=gradient, rel_l2=rel_l2(u_eval, tk.exact(tk.eval_points)), losses=losses,
-                forward_runs=runs, seconds=seconds, model=model, task_obj=tk, u_eval=u_eval,
-                rejected_steps=getattr(model, "rejected_steps", 0),
+    row, model = trainer.history[-1], trainer.model
+    return dict(task=task, gradient=gradient, rel_l2=row["rel_l2"], losses=row["losses"],
+                forward_runs=row["forward_runs"], seconds=seconds, model=model, task_obj=trainer.task,
+                u_eval=trainer.u_eval, rejected_steps=row["rejected_steps"],
                 switched_fraction=float(np.mean(model.switched_fraction)) if getattr(model, "switched_fraction", None)
                 else None)
-
 
 def cosine_vs_K(task="poisson_sin", Ks=(1, 2, 4, 8, 16, 32, 64), repeats=5, eps=1e-3, hidden=30, n=None,
                 distribution="gaussian", layerwise=False, seed=0, target="cython", simulator="brian2", model=None):
