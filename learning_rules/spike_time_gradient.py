@@ -118,7 +118,12 @@ class SpikeTimeGradient:
             raise ValueError("exact spike-time gradients do not model constant input currents "
                              "(network built with input_currents=True): use spike-time inputs, or a "
                              "forward-only rule such as learning_rules.PerturbationGradient")
-        delta = np.nan_to_num(np.asarray(dL_dT, dtype=float), nan=0.0, posinf=0.0, neginf=0.0)
+        network.check_params()
+        dL = np.asarray(dL_dT, dtype=float)
+        if dL.shape != np.shape(record.output):
+            raise ValueError(f"dL_dT must have the shape of the record's output spike times {np.shape(record.output)} "
+                             f"(batch rows x output neurons; 0 for unused rows), got {dL.shape}")
+        delta = np.nan_to_num(dL, nan=0.0, posinf=0.0, neginf=0.0)
         grads = [None] * network.n_layers
         for l in reversed(range(network.n_layers)):
             params = network.params[l]

@@ -133,6 +133,10 @@ class DelayConfig:
             g[kind] = gk
         return g
 
+    def param_shapes(self, n_pre, n_post) -> dict:
+        """The shape of each delay parameter array: axonal (n_pre,), dendritic (n_post,), synaptic (n_pre, n_post)."""
+        return {kind: _shape(kind, n_pre, n_post) for kind in self.kinds}
+
     def n_params(self, n_pre, n_post) -> int:
         return int(sum(np.prod(_shape(k, n_pre, n_post)) for k in self.kinds))
 

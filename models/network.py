@@ -46,9 +46,17 @@ def _as_time_float(name, value, time_unit):
     raise TypeError(f"{name} must be a Brian2 time quantity (e.g. {name}=0.05*ms), got {value!r}")
 
 
-def check_input_times(input_times, n_inputs, duration=None):
+def check_input_times(input_times, n_inputs, duration=None, time_unit=None):
     """Validate input spike times (n_samples, n_inputs), plain floats relative to the trial start
-    (inf = no spike); with `duration`, every finite time must lie inside the trial."""
+    (inf = no spike); with `duration`, every finite time must lie inside the trial. A Brian2 quantity
+    must be a time and is converted with `time_unit` (the model's); without one it is refused."""
+    if isinstance(input_times, Quantity):
+        fail_for_dimension_mismatch(input_times, second, "input spike times must be times (e.g. x*ms) or plain "
+                                                         "floats in units of the model's tau_s")
+        if time_unit is None:
+            raise TypeError("input spike times here are plain floats in units of tau_s; divide the quantity by "
+                            "the model's time unit (x / model.time_unit)")
+        input_times = np.asarray(input_times / time_unit, dtype=float)
     x = np.asarray(input_times, dtype=float)
     if x.ndim != 2 or x.shape[1] != n_inputs:
         raise ValueError(f"input spike times must have shape (n_samples, {n_inputs}), got {x.shape}")
@@ -270,9 +278,27 @@ class LayeredNetwork:
                     src=(cat(src_pre), cat(src_post), cat(src_idx)),
                     lif=(cat(lif_pre), cat(lif_post), cat(lif_idx)))
 
+    def check_params(self):
+        """Refuse (ValueError) parameter arrays of the wrong names or shapes, naming the projection, the
+        array, the expected and the received shape, before any compiled loop or Brian2 run reads them."""
+        if len(self.params) != self.n_layers:
+            raise ValueError(f"params must hold one dict per projection ({self.n_layers}), got {len(self.params)}")
+        for l, p in enumerate(self.params):
+            n_pre, n_post = self.n_pre(l), self.layer_sizes[l]
+            expected = {"w": (n_pre, n_post), **self.delay_config.param_shapes(n_pre, n_post)}
+            if set(p) != set(expected):
+                raise ValueError(f"params[{l}] holds {sorted(p)}, the network's projection {l} needs {sorted(expected)}")
+            for key, shape in expected.items():
+                got = np.shape(p[key])
+                if got != shape:
+                    raise ValueError(f"params[{l}][{key!r}] has shape {got}; projection {l} needs {shape} "
+                                     f"({n_pre} presynaptic = {n_pre - self.n_bias[l]} neurons + {self.n_bias[l]} bias, "
+                                     f"{n_post} postsynaptic): assign an array of that shape")
+
     def checked_flat_params(self):
-        """All weights and total delays as flat arrays; FloatingPointError if one is NaN, inf or a
-        delay negative (a diverged training step), before anything is simulated."""
+        """All weights and total delays as flat arrays, after check_params; FloatingPointError if one is
+        NaN, inf or a delay negative (a diverged training step), before anything is simulated."""
+        self.check_params()
         w_flat = np.concatenate([p["w"].ravel() for p in self.params])
         d_flat = np.concatenate([self.total_delays(l).ravel() for l in range(self.n_layers)])
         if not np.all(np.isfinite(w_flat)):
@@ -291,7 +317,7 @@ class LayeredNetwork:
             if not np.all(np.isfinite(z)):
                 raise ValueError("input values (input_currents=True) must be finite; encode a missing input as 0")
             return z
-        return check_input_times(input_times, self.n_inputs, self.duration)
+        return check_input_times(input_times, self.n_inputs, self.duration, self.model.time_unit)
 
     # ---- running on the back end -------------------------------------------------------------
     @property
