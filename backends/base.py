@@ -7,9 +7,10 @@ state of one network (Brian2 objects, a compiled program, worker replicas), type
 
     run_trials(network, inputs, callback, batch_order)   one trial per minibatch; callback(k, record)
                                                         may change the parameters for trial k + 1
-    simulate(network, inputs)                            spike times per layer for every sample
     backward(network, rule, record, dL_dT)               the rule's gradients (data-parallel back ends
                                                         spread this over their workers)
+    params_changed() / offsets_changed()                 the next trial must use the network's current
+                                                        parameters / per-copy weight offsets
 """
 from __future__ import annotations
 
@@ -110,6 +111,10 @@ class Backend:
 
     def params_changed(self):
         """The network's parameters changed: the next trial must use them (nothing to do by default)."""
+
+    def offsets_changed(self):
+        """The network's per-copy weight offsets changed (by default the same as a parameter change)."""
+        self.params_changed()
 
     def __repr__(self):
         return f"<{type(self).__name__} backend {self.name!r}>"

@@ -37,10 +37,7 @@ class Brian2CppStandalone(Brian2Runtime):
 
     def _signature(self):
         """What the generated code depends on (names its cache folder)."""
-        net = self.network
-        return repr((net.n_inputs, net.layer_sizes, net.n_bias, net.batch_size, net.dt, net.duration,
-                     net.latency, sorted((k, repr(v)) for k, v in net.model.namespace.items()),
-                     type(net.model).__name__, net.record_states, self.threads, self.device))
+        return repr((self.network.signature(), self.threads, self.device))
 
     def _activate(self):
         project = StandaloneProject(self.directory or default_directory(self._signature()), self.threads,

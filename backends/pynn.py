@@ -22,8 +22,7 @@ class PyNNBackend(Backend):
 
     name = "pynn"
     capabilities = Capabilities(summary="PyNN export run on NEST (or another PyNN simulator); delays rounded to "
-                                        "its time step", delay_kinds=frozenset({"axonal", "dendritic", "synaptic"}),
-                                copy_offsets=False, extra="hardware")
+                                        "its time step", copy_offsets=False, extra="hardware")
 
     def __init__(self, simulator="nest", timestep=0.01 * ms, **kwargs):
         super().__init__()

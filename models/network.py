@@ -214,7 +214,7 @@ class LayeredNetwork:
             from ..backends import check_supported
 
             check_supported(self._backend, self)
-        getattr(self._backend, "offsets_changed", self._backend.params_changed)()
+        self._backend.offsets_changed()
 
     def signature(self):
         """What a compiled program of this network depends on (names cache folders)."""
